@@ -1,0 +1,61 @@
+"""Vĩnh Long electronic identity and single sign-on gateway: an OpenID Connect provider.
+
+``create_app`` loads configuration and wires extensions and blueprints; it does not touch the
+database or the network (``init-db`` and ``seed-demo`` are CLI commands).
+"""
+
+from __future__ import annotations
+
+import os
+
+from flask import Flask
+
+from . import config as default_config
+
+__all__ = ["create_app"]
+
+
+def create_app(config: dict | None = None) -> Flask:
+    app = Flask(
+        __name__,
+        instance_path=os.environ.get("GATEWAY_INSTANCE_PATH") or None,
+        instance_relative_config=True,
+    )
+    app.config.from_object(default_config)
+    if os.environ.get("GATEWAY_CONFIG"):
+        app.config.from_pyfile(os.path.abspath(os.environ["GATEWAY_CONFIG"]))
+    default_config.load_environ(app.config)
+    if config:
+        app.config.update(config)
+    os.makedirs(app.instance_path, exist_ok=True)
+    default_config.finish_config(app.config, app.instance_path)
+    default_config.validate_config(app.config)
+
+    from . import cli, errors, security
+    from .accounts.views import bp as accounts_bp
+    from .clock import SystemClock
+    from .extensions import babel, csrf, db
+    from .i18n import select_locale
+    from .oidc import server
+    from .oidc.views import bp as oidc_bp
+
+    db.init_app(app)
+    babel.init_app(app, locale_selector=select_locale)
+    csrf.init_app(app)
+    app.extensions["gateway.clock"] = app.config.get("CLOCK") or SystemClock()
+    server.init_app(app)
+    errors.init_app(app)
+    security.init_app(app)
+    from flask_babel import get_locale
+
+    app.jinja_env.globals["get_locale"] = get_locale
+    app.register_blueprint(oidc_bp)
+    app.register_blueprint(accounts_bp)
+    cli.init_app(app)
+
+    if app.config.get("TRUSTED_PROXY_COUNT"):
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        count = int(app.config["TRUSTED_PROXY_COUNT"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)
+    return app

@@ -1,0 +1,1 @@
+"""The interaction side: sign-in, consent, passwords (the person in front of the browser)."""

@@ -1,0 +1,41 @@
+"""Forms for people; every one carries a CSRF token (Flask-WTF)."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import HiddenField, PasswordField, StringField
+from wtforms.validators import DataRequired, Length, Regexp
+
+from ..identity.personal_id import PROVINCE_CODES
+
+
+def _known_province(form, field):
+    from wtforms.validators import ValidationError
+
+    if field.data and field.data[:3] not in PROVINCE_CODES:
+        raise ValidationError(_l("The first three digits are not a province code."))
+
+
+class LoginForm(FlaskForm):
+    personal_id = StringField(
+        _l("Personal ID number"),
+        filters=[lambda v: (v or "").strip().replace(" ", "")],
+        validators=[
+            DataRequired(_l("Enter your 12-digit personal ID number.")),
+            Regexp(r"^\d{12}$", message=_l("A personal ID number has exactly 12 digits.")),
+            _known_province,
+        ],
+    )
+    password = PasswordField(
+        _l("Password"),
+        validators=[DataRequired(_l("Enter your password.")), Length(max=256)],
+    )
+
+
+class ConsentForm(FlaskForm):
+    decision = HiddenField()
+
+
+class LogoutForm(FlaskForm):
+    pass

@@ -1,0 +1,119 @@
+"""Sign-in, consent and sign-out pages: the interaction side of the authorization request."""
+
+from __future__ import annotations
+
+from flask import Blueprint, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from werkzeug.datastructures import MultiDict
+
+from ..errors import render_error_page
+from ..oidc import storage
+from ..oidc.claims import SCOPE_CLAIMS, describe_scopes
+from .authentication import TooManyAttempts, authenticate
+from .browser import current_user_session, end_current_session, get_browser_id, start_user_session
+from .consent import grant_consent
+from .forms import ConsentForm, LoginForm, LogoutForm
+
+bp = Blueprint("accounts", __name__)
+
+#: The password sign-in reaches the lowest assurance level.
+PASSWORD_ACR = "LoA1"
+
+
+def _pending():
+    """The pending authorization request named in the URL, if it belongs to this browser."""
+    pending = storage.get_pending_authorization(request.args.get("interaction"), get_browser_id())
+    if pending is not None:
+        g.ui_locales = MultiDict(pending.params).get("ui_locales")
+    return pending
+
+
+@bp.get("/")
+def home():
+    user_session = current_user_session()
+    return render_template(
+        "accounts/home.html",
+        citizen=user_session.citizen if user_session else None,
+        user_session=user_session,
+        form=LogoutForm(),
+    )
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    pending = _pending()
+    if request.args.get("interaction") and pending is None:
+        return render_error_page(400, "interaction_expired", None)
+    client = storage.get_client(pending.client_id) if pending else None
+    form = LoginForm()
+    status = 200
+    if request.method == "GET" and pending is not None:
+        hint = (MultiDict(pending.params).get("login_hint") or "").strip()
+        if hint.isdigit() and len(hint) == 12:
+            form.personal_id.data = hint
+    if form.validate_on_submit():
+        try:
+            citizen = authenticate(form.personal_id.data, form.password.data)
+        except TooManyAttempts:
+            citizen, status = None, 429
+            form.password.errors.append(
+                _("Too many failed attempts. Wait a few minutes and try again.")
+            )
+        else:
+            if citizen is None:
+                status = 401
+                form.password.errors.append(_("The personal ID number or password is wrong."))
+        if citizen is not None:
+            user_session = start_user_session(citizen, acr=PASSWORD_ACR, amr=["pwd"])
+            if pending is None:
+                return redirect(url_for("accounts.home"), code=303)
+            pending.login_sid = user_session.sid
+            storage.save_pending_authorization(pending)
+            return redirect(url_for("oidc.resume", uid=pending.uid), code=303)
+    elif request.method == "POST":
+        status = 400
+    return render_template("accounts/login.html", form=form, client=client, pending=pending), status
+
+
+@bp.route("/consent", methods=["GET", "POST"])
+def consent():
+    pending = _pending()
+    if pending is None:
+        return render_error_page(400, "interaction_expired", None)
+    user_session = current_user_session()
+    if user_session is None:
+        return redirect(url_for("accounts.login", interaction=pending.uid), code=303)
+    client = storage.get_client(pending.client_id)
+    if client is None:
+        return render_error_page(400, "invalid_client", None)
+    scope = client.get_allowed_scope(MultiDict(pending.params).get("scope") or "")
+    form = ConsentForm()
+    if form.validate_on_submit():
+        decision = request.form.get("decision")
+        if decision == "allow":
+            grant_consent(user_session.citizen, client.client_id, scope)
+            pending.consent_given = True
+        elif decision == "deny":
+            pending.denied = True
+        else:
+            return render_error_page(400, "invalid_request", None)
+        storage.save_pending_authorization(pending)
+        return redirect(url_for("oidc.resume", uid=pending.uid), code=303)
+    return render_template(
+        "accounts/consent.html",
+        form=form,
+        client=client,
+        citizen=user_session.citizen,
+        scopes=describe_scopes(scope),
+        scope_claims=SCOPE_CLAIMS,
+        pending=pending,
+    ), (400 if request.method == "POST" else 200)
+
+
+@bp.post("/signout")
+def signout():
+    form = LogoutForm()
+    if not form.validate_on_submit():
+        return render_error_page(400, "csrf", None)
+    end_current_session()
+    return render_template("accounts/logged_out.html")

@@ -1,0 +1,108 @@
+"""Command-line interface (``flask --app gateway <command>``): dashed verbs, one per job."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+
+import click
+from flask import current_app
+
+from .extensions import db
+from .identity.cli import create_citizen_command
+from .oidc.cli import create_client_command, rotate_keys_command
+
+#: Demo citizens (documented in README.md). ID numbers follow DOMAIN.md §3: province 086
+#: (Vĩnh Long), century/sex digit and birth year consistent with the birth date.
+DEMO_PASSWORD = "VinhLong@2025"
+DEMO_CITIZENS = [
+    dict(personal_id="086090001234", family_name="Nguyễn", middle_name="Văn", given_name="An",
+         birthdate=date(1990, 5, 12), gender="male", email="an.nguyen@example.vn",
+         email_verified=True, phone_number="+84901234567", street_address="12 Đường 2 Tháng 9",
+         locality="Phường Long Châu", region="Tỉnh Vĩnh Long", ward_code="29551"),
+    dict(personal_id="086185005678", family_name="Trần", middle_name="Thị", given_name="Bình",
+         birthdate=date(1985, 11, 3), gender="female", email="binh.tran@example.vn",
+         phone_number="+84907654321", locality="Phường Phước Hậu", region="Tỉnh Vĩnh Long",
+         ward_code="29557"),
+    dict(personal_id="086201009012", family_name="Lê", middle_name="Hoàng", given_name="Cường",
+         birthdate=date(2001, 2, 20), gender="male"),
+]
+
+
+@click.command("init-db")
+def init_db_command():
+    """Create the tables and the signing keys (idempotent)."""
+    from . import models  # noqa: F401  (registers every model)
+    from .oidc.keys import create_signing_keys
+
+    db.create_all()
+    made = create_signing_keys()
+    db.session.commit()
+    click.echo(f"Database ready; {len(made)} new signing key(s).")
+
+
+@click.command("seed-demo")
+@click.option("--province-url", default="http://127.0.0.1:5001", show_default=True)
+@click.option("--commune-url", default="http://127.0.0.1:5002", show_default=True)
+@click.option("--write-clients", type=click.Path(dir_okay=False), default=None,
+              help="Write the portals' client credentials and demo accounts to this JSON file.")
+def seed_demo_command(province_url, commune_url, write_clients):
+    """Add demo citizens and register the two sample portals (idempotent)."""
+    from .identity.services import create_citizen, get_citizen_by_personal_id
+    from .oidc.clients import create_client, reset_client_secret
+    from .oidc.storage import get_client
+
+    for data in DEMO_CITIZENS:
+        if get_citizen_by_personal_id(data["personal_id"]) is None:
+            create_citizen(password=DEMO_PASSWORD, **data)
+    db.session.commit()
+
+    portals = {
+        "province": dict(client_id="province-portal", base_url=province_url.rstrip("/"),
+                         client_name="Cổng Dịch vụ công tỉnh Vĩnh Long",
+                         token_endpoint_auth_method="client_secret_basic",
+                         scope="openid profile email phone address personal_id"),
+        "commune": dict(client_id="commune-portal", base_url=commune_url.rstrip("/"),
+                        client_name="Ủy ban nhân dân Phường Long Châu",
+                        token_endpoint_auth_method="none", scope="openid profile"),
+    }
+    out = {}
+    for key, spec in portals.items():
+        base = spec["base_url"]
+        redirect_uris = [f"{base}/callback"]
+        logout_uris = [f"{base}/", f"{base}/logged-out"]
+        client = get_client(spec["client_id"])
+        if client is not None:
+            metadata = dict(client.client_metadata)
+            metadata.update(redirect_uris=redirect_uris, post_logout_redirect_uris=logout_uris)
+            client.set_client_metadata(metadata)
+            db.session.commit()
+            secret = reset_client_secret(client) if not client.is_public else None
+        else:
+            client, secret = create_client(
+                client_id=spec["client_id"], client_name=spec["client_name"],
+                redirect_uris=redirect_uris, post_logout_redirect_uris=logout_uris,
+                token_endpoint_auth_method=spec["token_endpoint_auth_method"],
+                scope=spec["scope"],
+            )
+        out[key] = {"client_id": client.client_id, "client_secret": secret, "base_url": base,
+                    "scope": spec["scope"]}
+    out["citizens"] = [
+        {"personal_id": c["personal_id"], "password": DEMO_PASSWORD,
+         "name": " ".join(p for p in (c["family_name"], c["middle_name"], c["given_name"]) if p)}
+        for c in DEMO_CITIZENS
+    ]
+    out["issuer"] = current_app.config["ISSUER"]
+    if write_clients:
+        path = Path(write_clients)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(out, ensure_ascii=False, indent=2), encoding="utf-8")
+        path.chmod(0o600)
+    click.echo(f"Demo data ready: {len(DEMO_CITIZENS)} citizens, 2 portals.")
+
+
+def init_app(app) -> None:
+    for command in (init_db_command, seed_demo_command, create_citizen_command,
+                    create_client_command, rotate_keys_command):
+        app.cli.add_command(command)

@@ -1,0 +1,146 @@
+"""Configuration in layers.
+
+1. the defaults below (every key commented: meaning, unit, who must change it);
+2. a Python file named by ``GATEWAY_CONFIG`` (see ``config/*.py``);
+3. ``GATEWAY_<KEY>`` environment variables (JSON-decoded when they parse as JSON);
+4. the mapping passed to ``create_app(config)`` (tests).
+
+``validate_config`` refuses development-only values outside development: a generated or weak
+secret key, an ``http`` issuer that is not loopback, cookies without ``Secure``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from urllib.parse import urlsplit
+
+#: ``development`` or ``production``. Operators: set ``GATEWAY_ENV=production`` in production.
+ENV = "production"
+
+#: Issuer identifier (OpenID Discovery §4.3): https URL, no query or fragment, no trailing slash.
+#: Operators MUST set it; every token, metadata document and ``iss`` parameter carries it.
+ISSUER = None
+
+#: Flask secret for the signed browser cookie (CSRF token, pending-request binding). At least
+#: 32 random bytes in production. Operators MUST set it; development generates one per start.
+SECRET_KEY = None
+
+#: SQLAlchemy URL. Default: SQLite file ``gateway.db`` in the instance folder.
+#: PostgreSQL in production: ``postgresql+psycopg://user@host/dbname``.
+SQLALCHEMY_DATABASE_URI = None
+SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+
+#: Languages offered to people (BCP 47). The first one is the default.
+LANGUAGES = ["vi", "en"]
+BABEL_DEFAULT_LOCALE = "vi"
+BABEL_DEFAULT_TIMEZONE = "Asia/Ho_Chi_Minh"
+
+#: Single sign-on session at the provider. Seconds.
+SSO_SESSION_LIFETIME = 8 * 3600
+#: SSO session ends after this many seconds without activity.
+SSO_SESSION_IDLE_TIMEOUT = 2 * 3600
+#: Cookie holding the SSO session handle (opaque; only its hash is stored).
+SSO_COOKIE_NAME = "gw_sso"
+
+#: Signed Flask session cookie (CSRF token, pending-request binding, language choice).
+SESSION_COOKIE_NAME = "gw_session"
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+#: ``Secure`` flag on every gateway cookie. Only development on http://127.0.0.1 turns it off.
+SESSION_COOKIE_SECURE = True
+
+#: Authorization code lifetime, seconds (FAPI 2.0: at most 60).
+AUTHORIZATION_CODE_LIFETIME = 60
+#: Access token lifetime, seconds.
+ACCESS_TOKEN_LIFETIME = 3600
+#: ID token lifetime, seconds.
+ID_TOKEN_LIFETIME = 3600
+#: Pending authorization request (the sign-in/consent interaction) lifetime, seconds.
+INTERACTION_LIFETIME = 15 * 60
+
+#: ``acr`` values, lowest assurance first. The password sign-in gives the first one.
+ACR_VALUES = ["LoA1", "LoA2"]
+#: ``acr`` values this deployment can actually reach (advertised in discovery).
+ACR_VALUES_SUPPORTED = ["LoA1"]
+
+#: Algorithms for ID tokens a client may choose (``id_token_signed_response_alg``). Never ``none``.
+ID_TOKEN_SIGNING_ALGS = ["RS256", "PS256", "ES256"]
+
+#: Failed sign-ins allowed per personal ID number within ``LOGIN_THROTTLE_WINDOW`` seconds.
+LOGIN_THROTTLE_ATTEMPTS = 5
+LOGIN_THROTTLE_WINDOW = 300
+
+#: Largest request body accepted, bytes.
+MAX_CONTENT_LENGTH = 64 * 1024
+#: Largest accepted value of a single authorization request parameter, characters.
+MAX_PARAMETER_LENGTH = 2048
+
+#: Argon2id parameters (OWASP: m=19 MiB, t=2, p=1).
+ARGON2_MEMORY_COST = 19 * 1024
+ARGON2_TIME_COST = 2
+ARGON2_PARALLELISM = 1
+
+WTF_CSRF_TIME_LIMIT = 3600
+
+_TRUE = {"1", "true", "yes", "on"}
+
+
+def load_environ(config: dict, environ=os.environ) -> None:
+    """Apply ``GATEWAY_<KEY>`` environment variables (values parsed as JSON when they can be)."""
+    for name, raw in environ.items():
+        if not name.startswith("GATEWAY_") or name in {"GATEWAY_CONFIG"}:
+            continue
+        key = name[len("GATEWAY_"):]
+        if key == "DATABASE_URL":
+            key = "SQLALCHEMY_DATABASE_URI"
+        try:
+            value = json.loads(raw)
+        except ValueError:
+            value = raw
+        config[key] = value
+
+
+def finish_config(config: dict, instance_path: str) -> None:
+    """Fill values derived from others (development conveniences live only here)."""
+    if not config.get("SQLALCHEMY_DATABASE_URI"):
+        config["SQLALCHEMY_DATABASE_URI"] = "sqlite:///" + os.path.join(instance_path, "gateway.db")
+    if config.get("ENV") == "development":
+        config.setdefault("ISSUER", None)
+        if not config.get("ISSUER"):
+            config["ISSUER"] = "http://127.0.0.1:5000"
+        if not config.get("SECRET_KEY"):
+            config["SECRET_KEY"] = secrets.token_urlsafe(32)
+            config["SECRET_KEY_GENERATED"] = True
+        if urlsplit(config["ISSUER"]).scheme == "http":
+            config["SESSION_COOKIE_SECURE"] = False
+    if config.get("ISSUER"):
+        config["ISSUER"] = config["ISSUER"].rstrip("/")
+
+
+class ConfigurationError(RuntimeError):
+    """The configuration is unsafe or incomplete for this environment."""
+
+
+def validate_config(config: dict) -> None:
+    """Refuse to start with development-only values outside development."""
+    issuer = config.get("ISSUER")
+    if not issuer:
+        raise ConfigurationError("GATEWAY_ISSUER is not set.")
+    parts = urlsplit(issuer)
+    if parts.query or parts.fragment or not parts.hostname:
+        raise ConfigurationError("GATEWAY_ISSUER must be a URL without query or fragment.")
+    if config.get("ENV") == "development" or config.get("TESTING"):
+        return
+    if parts.scheme != "https":
+        raise ConfigurationError("GATEWAY_ISSUER must be https outside development.")
+    secret = config.get("SECRET_KEY") or ""
+    if config.get("SECRET_KEY_GENERATED") or len(secret) < 32:
+        raise ConfigurationError("GATEWAY_SECRET_KEY must be at least 32 random characters.")
+    if not config.get("SESSION_COOKIE_SECURE"):
+        raise ConfigurationError("Cookies must be Secure outside development.")
+
+#: Number of reverse proxies in front of the gateway whose X-Forwarded-* headers are trusted.
+#: 0 (default) trusts none. Operators behind a TLS-terminating proxy set it to 1.
+TRUSTED_PROXY_COUNT = 0

@@ -1,0 +1,74 @@
+"""Error pages for people (Vietnamese and English) and JSON errors for protocol endpoints.
+
+A person never sees a stack trace or a bare 500; a protocol client gets an OAuth-style JSON body.
+"""
+
+from __future__ import annotations
+
+from flask import jsonify, render_template, request
+from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+# Endpoints that speak JSON: their errors are JSON too.
+JSON_PREFIXES = ("/token", "/userinfo", "/jwks", "/.well-known/")
+
+
+def _wants_json() -> bool:
+    return request.path.startswith(JSON_PREFIXES)
+
+
+def render_error_page(status: int, error: str | None = None, description: str | None = None):
+    titles = {
+        400: _("The request could not be processed"),
+        403: _("Access denied"),
+        404: _("Page not found"),
+        405: _("Method not allowed"),
+        413: _("The request is too large"),
+        500: _("Something went wrong on our side"),
+    }
+    return (
+        render_template(
+            "errors/error.html",
+            status=status,
+            title=titles.get(status, titles[400]),
+            error=error,
+            description=description,
+        ),
+        status,
+    )
+
+
+def handle_http_exception(exc: HTTPException):
+    if exc.code and exc.code < 400:
+        return exc
+    if _wants_json():
+        body = {"error": "invalid_request" if exc.code < 500 else "server_error",
+                "error_description": exc.description}
+        response = jsonify(body)
+        response.status_code = exc.code
+        response.headers["Cache-Control"] = "no-store"
+        return response
+    return render_error_page(exc.code or 500, None, None)
+
+
+def handle_csrf_error(exc: CSRFError):
+    return render_error_page(
+        400, "csrf", _("The form has expired or was sent from another site. Please try again.")
+    )
+
+
+def handle_unexpected(exc: Exception):
+    # Logged by Flask with the traceback; the person sees a calm page, never details.
+    if _wants_json():
+        response = jsonify({"error": "server_error"})
+        response.status_code = 500
+        return response
+    return render_error_page(500)
+
+
+def init_app(app) -> None:
+    app.register_error_handler(CSRFError, handle_csrf_error)
+    app.register_error_handler(HTTPException, handle_http_exception)
+    if not app.config.get("PROPAGATE_EXCEPTIONS"):
+        app.register_error_handler(Exception, handle_unexpected)

@@ -1,0 +1,1 @@
+"""Citizens and their identifiers (DOMAIN.md §2-§3)."""

@@ -1,0 +1,12 @@
+"""Imports every model so ``db.create_all`` sees all tables."""
+
+from .accounts.models import Consent, LoginFailure  # noqa: F401
+from .identity.models import Citizen  # noqa: F401
+from .oidc.models import (  # noqa: F401
+    AuthorizationCode,
+    OAuth2Client,
+    PendingAuthorization,
+    SigningKey,
+    Token,
+    UserSession,
+)

@@ -1,0 +1,1 @@
+"""OpenID Connect provider: the protocol, as Authlib subclasses (grants, claims, keys, sessions)."""

@@ -1,0 +1,159 @@
+"""The authorization endpoint as a pipeline of small named steps (OIDC Core §3.1.2).
+
+Authlib validates the request (client, ``redirect_uri``, ``response_type``, scope, PKCE, nonce,
+``prompt`` syntax). This module then decides, in order: must the person sign in (no session,
+``prompt=login``, ``max_age`` exceeded, ``id_token_hint`` naming someone else)? must they consent?
+and either sends them to the sign-in or consent page with a pending request bound to their
+browser, or lets Authlib issue the code. Errors go back to the client only once its
+``redirect_uri`` is validated; otherwise the person gets an error page.
+"""
+
+from __future__ import annotations
+
+from authlib.oauth2 import OAuth2Error
+from authlib.oauth2.rfc6749 import InvalidRequestError, OAuth2Request
+from authlib.oidc.core.errors import ConsentRequiredError, LoginRequiredError
+from flask import current_app, redirect, url_for
+from joserfc import jwt
+from joserfc.errors import JoseError
+from werkzeug.datastructures import MultiDict
+
+from ..accounts.browser import current_user_session, get_browser_id
+from ..accounts.consent import has_consent
+from ..clock import now
+from ..errors import render_error_page
+from . import keys, storage
+from .claims import get_subject
+
+
+class _Payload:
+    def __init__(self, params: MultiDict):
+        self.params = params
+
+    @property
+    def data(self):
+        return self.params
+
+    @property
+    def datalist(self):
+        return {key: self.params.getlist(key) for key in self.params}
+
+    client_id = property(lambda self: self.params.get("client_id"))
+    response_type = property(lambda self: self.params.get("response_type"))
+    grant_type = property(lambda self: self.params.get("grant_type"))
+    redirect_uri = property(lambda self: self.params.get("redirect_uri"))
+    scope = property(lambda self: self.params.get("scope"))
+    state = property(lambda self: self.params.get("state"))
+
+
+class AuthorizationRequest(OAuth2Request):
+    """An authorization request rebuilt from its parameters (GET, POST or resumed)."""
+
+    def __init__(self, params: MultiDict):
+        super().__init__("GET", url_for("oidc.authorize", _external=True))
+        self.payload = _Payload(params)
+        self.user_session = None
+
+    @property
+    def args(self):
+        return self.payload.params
+
+    @property
+    def form(self):
+        return self.payload.params
+
+
+def _prompts(params) -> set[str]:
+    return set((params.get("prompt") or "").split())
+
+
+def _max_age(params) -> int | None:
+    raw = params.get("max_age")
+    if raw is None or raw == "":
+        return None
+    if not raw.isdigit() or len(raw) > 10:
+        raise InvalidRequestError("'max_age' must be a non-negative integer.")
+    return int(raw)
+
+
+def _id_token_hint_subject(params) -> str | None:
+    hint = params.get("id_token_hint")
+    if not hint:
+        return None
+    try:
+        token = jwt.decode(hint, keys.get_public_key_set(), algorithms=["RS256", "PS256", "ES256"])
+    except (JoseError, ValueError) as exc:
+        raise InvalidRequestError("'id_token_hint' is not an ID token issued here.") from exc
+    if token.claims.get("iss") != current_app.config["ISSUER"]:
+        raise InvalidRequestError("'id_token_hint' is not an ID token issued here.")
+    return token.claims.get("sub")
+
+
+def _redirect_to(endpoint: str, client_id: str, params: MultiDict, pending):
+    if pending is None:
+        uid = storage.create_pending_authorization(
+            browser_id=get_browser_id(), client_id=client_id, params=list(params.items(multi=True))
+        )
+    else:
+        uid = pending.uid
+    return redirect(url_for(endpoint, interaction=uid), code=303)
+
+
+def _error_response(server, request, error: OAuth2Error):
+    if error.redirect_uri:
+        error.state = request.payload.state
+        return server.handle_error_response(request, error)
+    return render_error_page(400, error.error, error.get_error_description())
+
+
+def handle_authorization_request(server, params: MultiDict, pending=None):
+    """Answer one authorization request; ``pending`` is set when resuming after an interaction."""
+    request = AuthorizationRequest(params)
+    user_session = current_user_session()
+    citizen = user_session.citizen if user_session else None
+    try:
+        grant = server.get_consent_grant(request=request, end_user=citizen)
+    except OAuth2Error as error:
+        return _error_response(server, request, error)
+
+    redirect_uri = grant.redirect_uri
+    client = grant.client
+    prompts = _prompts(params)
+    signed_in_here = bool(
+        pending and user_session and pending.login_sid == user_session.sid
+    )
+    try:
+        max_age = _max_age(params)
+        hinted_subject = _id_token_hint_subject(params)
+        needs_login = citizen is None or (
+            not signed_in_here
+            and (
+                "login" in prompts
+                or (max_age is not None and now() - user_session.auth_time > max_age)
+                or (hinted_subject is not None and hinted_subject != get_subject(citizen, client))
+            )
+        )
+        if needs_login:
+            if "none" in prompts:
+                raise LoginRequiredError()
+            return _redirect_to("accounts.login", client.client_id, params, pending)
+
+        consented = (pending is not None and pending.consent_given) or (
+            "consent" not in prompts and has_consent(citizen, client.client_id, request.scope)
+        )
+        if not consented and not (pending is not None and pending.denied):
+            if "none" in prompts:
+                raise ConsentRequiredError()
+            return _redirect_to("accounts.consent", client.client_id, params, pending)
+    except OAuth2Error as error:
+        error.redirect_uri = redirect_uri
+        return _error_response(server, request, error)
+
+    request.user_session = user_session
+    grant_user = None if pending is not None and pending.denied else citizen
+    response = server.create_authorization_response(
+        request=request, grant_user=grant_user, grant=grant
+    )
+    if pending is not None:
+        storage.delete_pending_authorization(pending)
+    return response

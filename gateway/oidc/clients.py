@@ -1,0 +1,99 @@
+"""Registering relying parties (agency apps) and checking their metadata.
+
+Redirect URIs are matched exactly (RFC 9700 §2.1): https, or loopback http for development;
+never a fragment (RFC 6749 §3.1.2).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import secrets
+import time
+from urllib.parse import urlsplit
+
+from ..extensions import db
+from .models import OAuth2Client
+from .storage import get_client
+
+AUTH_METHODS = ("client_secret_basic", "client_secret_post", "none")
+GRANT_TYPES = ("authorization_code",)
+DEFAULT_SCOPE = "openid profile email phone address"
+ID_TOKEN_ALGS = ("RS256", "PS256", "ES256")
+
+
+class InvalidClientMetadata(ValueError):
+    """Registration refused; the message names the field."""
+
+
+def _is_loopback(host: str | None) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host or "").is_loopback
+    except ValueError:
+        return False
+
+
+def validate_uri(uri: str, field: str) -> str:
+    parts = urlsplit(uri)
+    if parts.fragment or "#" in uri:
+        raise InvalidClientMetadata(f"{field}: a URI must not have a fragment")
+    if parts.scheme == "https" and parts.hostname:
+        return uri
+    if parts.scheme == "http" and _is_loopback(parts.hostname):
+        return uri
+    raise InvalidClientMetadata(f"{field}: use https (http only for loopback addresses)")
+
+
+def create_client(*, client_name: str, redirect_uris: list[str],
+                  post_logout_redirect_uris: list[str] = (),
+                  token_endpoint_auth_method: str = "client_secret_basic",
+                  grant_types: list[str] = GRANT_TYPES, scope: str = DEFAULT_SCOPE,
+                  id_token_signed_response_alg: str = "RS256",
+                  client_id: str | None = None) -> tuple[OAuth2Client, str | None]:
+    """Validate and register a client. Returns ``(client, secret)``; the secret is shown once."""
+    if not client_name or len(client_name) > 200:
+        raise InvalidClientMetadata("client_name: required, at most 200 characters")
+    if not redirect_uris:
+        raise InvalidClientMetadata("redirect_uris: at least one is required")
+    redirect_uris = [validate_uri(u, "redirect_uris") for u in redirect_uris]
+    post_logout_redirect_uris = [
+        validate_uri(u, "post_logout_redirect_uris") for u in post_logout_redirect_uris
+    ]
+    if token_endpoint_auth_method not in AUTH_METHODS:
+        raise InvalidClientMetadata(f"token_endpoint_auth_method: one of {', '.join(AUTH_METHODS)}")
+    unknown = set(grant_types) - set(GRANT_TYPES)
+    if unknown:
+        raise InvalidClientMetadata(f"grant_types: unsupported {', '.join(sorted(unknown))}")
+    if id_token_signed_response_alg not in ID_TOKEN_ALGS:
+        raise InvalidClientMetadata(
+            f"id_token_signed_response_alg: one of {', '.join(ID_TOKEN_ALGS)}"
+        )
+    client_id = client_id or secrets.token_urlsafe(18)
+    if get_client(client_id) is not None:
+        raise InvalidClientMetadata("client_id: already registered")
+    client = OAuth2Client(client_id=client_id, client_id_issued_at=int(time.time()))
+    secret = None
+    if token_endpoint_auth_method != "none":
+        secret = secrets.token_urlsafe(32)
+    client.set_client_secret(secret)
+    client.set_client_metadata({
+        "client_name": client_name,
+        "redirect_uris": redirect_uris,
+        "post_logout_redirect_uris": post_logout_redirect_uris,
+        "token_endpoint_auth_method": token_endpoint_auth_method,
+        "grant_types": list(grant_types),
+        "response_types": ["code"],
+        "scope": scope,
+        "id_token_signed_response_alg": id_token_signed_response_alg,
+    })
+    db.session.add(client)
+    db.session.commit()
+    return client, secret
+
+
+def reset_client_secret(client: OAuth2Client) -> str:
+    secret = secrets.token_urlsafe(32)
+    client.set_client_secret(secret)
+    db.session.commit()
+    return secret

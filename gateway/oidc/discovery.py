@@ -1,0 +1,47 @@
+"""Provider metadata: OpenID Connect Discovery 1.0 §3 and RFC 8414 §2.
+
+Advertises exactly what works, nothing more (no ``none`` algorithm, no implicit flow).
+"""
+
+from __future__ import annotations
+
+from flask import current_app, url_for
+
+from .claims import CLAIMS_SUPPORTED, SCOPES_SUPPORTED
+
+
+def create_provider_metadata() -> dict:
+    config = current_app.config
+
+    def endpoint(name: str) -> str:
+        return config["ISSUER"] + url_for(name)
+
+    return {
+        "issuer": config["ISSUER"],
+        "authorization_endpoint": endpoint("oidc.authorize"),
+        "token_endpoint": endpoint("oidc.token"),
+        "userinfo_endpoint": endpoint("oidc.userinfo"),
+        "jwks_uri": endpoint("oidc.jwks"),
+        "end_session_endpoint": endpoint("oidc.end_session"),
+        "scopes_supported": SCOPES_SUPPORTED,
+        "response_types_supported": ["code"],
+        "response_modes_supported": ["query"],
+        "grant_types_supported": ["authorization_code"],
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": list(config["ID_TOKEN_SIGNING_ALGS"]),
+        "userinfo_signing_alg_values_supported": ["RS256"],
+        "token_endpoint_auth_methods_supported": [
+            "client_secret_basic", "client_secret_post", "none",
+        ],
+        "code_challenge_methods_supported": ["S256"],
+        "claims_supported": CLAIMS_SUPPORTED,
+        "claims_parameter_supported": False,
+        "request_parameter_supported": False,
+        "request_uri_parameter_supported": False,
+        "acr_values_supported": list(config["ACR_VALUES_SUPPORTED"]),
+        "prompt_values_supported": ["none", "login", "consent"],
+        "display_values_supported": ["page", "popup"],
+        "ui_locales_supported": list(config["LANGUAGES"]),
+        "claims_locales_supported": list(config["LANGUAGES"]),
+        "authorization_response_iss_parameter_supported": True,
+    }

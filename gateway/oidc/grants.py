@@ -1,0 +1,137 @@
+"""The authorization code grant with OpenID Connect and PKCE, as Authlib subclasses.
+
+- RFC 6749 §4.1 with codes single-use, short-lived, bound to client, ``redirect_uri`` and the
+  PKCE challenge; a replayed code revokes what it issued (§4.1.2, RFC 9700 §4.2.4).
+- RFC 7636 restricted to ``S256`` and required for public clients (RFC 9700 §2.1.1).
+- OpenID Connect Core §3.1: ``redirect_uri`` required, ``nonce`` replay refused, ID token with
+  ``sid`` (Front/Back-Channel Logout §2/§3), ``auth_time``, ``acr``, ``amr``, ``at_hash``.
+"""
+
+from __future__ import annotations
+
+from authlib.oauth2.rfc6749 import InvalidGrantError, InvalidRequestError, grants
+from authlib.oauth2.rfc7636 import CodeChallenge
+from authlib.oidc.core import UserInfo
+from authlib.oidc.core.grants import OpenIDCode as _OpenIDCode
+from flask import current_app
+
+from ..clock import now
+from . import keys, storage
+from .claims import get_subject
+
+#: Parameters that must not be repeated in an authorization request (RFC 6749 §3.1).
+SINGLE_VALUED = (
+    "response_type", "client_id", "redirect_uri", "scope", "state", "nonce", "prompt",
+    "max_age", "code_challenge", "code_challenge_method", "login_hint", "id_token_hint",
+    "acr_values", "ui_locales", "response_mode", "display", "claims_locales",
+)
+
+
+class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
+    TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
+
+    @staticmethod
+    def validate_authorization_redirect_uri(request, client):
+        """OIDC Core §3.1.2.1: ``redirect_uri`` is REQUIRED and must match exactly."""
+        redirect_uri = request.payload.redirect_uri
+        if not redirect_uri:
+            raise InvalidRequestError("Missing 'redirect_uri' in request.")
+        if not client.check_redirect_uri(redirect_uri):
+            raise InvalidRequestError("'redirect_uri' is not registered for this client.")
+        return redirect_uri
+
+    @staticmethod
+    def validate_no_multiple_request_parameter(request):
+        datalist = request.payload.datalist
+        for name in SINGLE_VALUED:
+            if len(datalist.get(name, [])) > 1:
+                raise InvalidRequestError(
+                    f"Multiple '{name}' in request.", state=request.payload.state
+                )
+
+    def save_authorization_code(self, code, request):
+        data = request.payload.data
+        storage.save_authorization_code(
+            code,
+            client_id=request.client.client_id,
+            citizen_id=request.user.id,
+            redirect_uri=request.payload.redirect_uri,
+            scope=request.scope,
+            nonce=data.get("nonce"),
+            session=request.user_session,
+            code_challenge=data.get("code_challenge"),
+            code_challenge_method=data.get("code_challenge_method"),
+        )
+
+    def query_authorization_code(self, code, client):
+        record = storage.get_authorization_code(code)
+        if record is None or record.client_id != client.client_id:
+            return None
+        if record.used_at is not None:
+            storage.revoke_tokens_from_code(record)
+            return None
+        if now() >= record.expires_at:
+            return None
+        return record
+
+    def create_token_response(self):
+        # Consume before issuing, atomically: of two concurrent redemptions only one wins.
+        record = self.request.authorization_code
+        if not storage.consume_authorization_code(record):
+            storage.revoke_tokens_from_code(record)
+            raise InvalidGrantError("Invalid 'code' in request.")
+        return super().create_token_response()
+
+    def delete_authorization_code(self, authorization_code):
+        """Kept as a tombstone (see ``consume_authorization_code``)."""
+
+    def authenticate_user(self, authorization_code):
+        return authorization_code.citizen
+
+
+class S256CodeChallenge(CodeChallenge):
+    """PKCE with ``S256`` only; required for public clients, honoured for confidential ones."""
+
+    DEFAULT_CODE_CHALLENGE_METHOD = "S256"
+    SUPPORTED_CODE_CHALLENGE_METHOD = ["S256"]
+
+    def validate_code_challenge(self, grant, redirect_uri):
+        super().validate_code_challenge(grant, redirect_uri)
+        data = grant.request.payload.data
+        challenge = data.get("code_challenge")
+        if challenge is None and grant.request.client.is_public:
+            raise InvalidRequestError("Public clients must use PKCE: 'code_challenge' missing.")
+        if challenge is not None and data.get("code_challenge_method") != "S256":
+            raise InvalidRequestError("'code_challenge_method' must be 'S256'.")
+
+
+class OpenIDCode(_OpenIDCode):
+    def exists_nonce(self, nonce, request):
+        return storage.exists_nonce(request.payload.client_id, nonce)
+
+    def resolve_client_private_key(self, client):
+        return keys.get_signing_key(self.get_client_algorithm(client))
+
+    def get_encode_header(self, client):
+        alg = self.get_client_algorithm(client)
+        return {"alg": alg, "kid": keys.get_signing_key(alg).kid, "typ": "JWT"}
+
+    def get_compatible_claims(self, request):
+        issued = now()
+        return {
+            "iss": current_app.config["ISSUER"],
+            "aud": request.client.get_client_id(),
+            "iat": issued,
+            "exp": issued + current_app.config["ID_TOKEN_LIFETIME"],
+        }
+
+    def get_authorization_code_claims(self, authorization_code):
+        claims = super().get_authorization_code_claims(authorization_code)
+        if authorization_code.sid:
+            claims["sid"] = authorization_code.sid
+        return claims
+
+    def generate_user_info(self, user, scope):
+        # Scope claims come from UserInfo in the code flow (OIDC Core §5.4); the ID token
+        # carries the subject only.
+        return UserInfo(sub=get_subject(user))

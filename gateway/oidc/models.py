@@ -1,0 +1,248 @@
+"""Protocol records: clients, codes, tokens, signing keys, SSO sessions, pending requests.
+
+Codes, tokens and session handles are stored only as SHA-256 digests: a copy of the database
+does not let anyone redeem them. Client secrets likewise (they are high-entropy, so a fast hash
+is right; passwords use argon2id).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from datetime import UTC, datetime
+
+from authlib.integrations.sqla_oauth2 import OAuth2ClientMixin
+from authlib.oauth2.rfc6749 import list_to_scope, scope_to_list
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+from ..identity.models import Citizen
+
+
+def digest(value: str) -> str:
+    """SHA-256 hex digest of a bearer secret (code, token, cookie handle, client secret)."""
+    return hashlib.sha256(value.encode("utf-8")).hexdigest()
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class OAuth2Client(db.Model, OAuth2ClientMixin):
+    """A registered relying party (an agency's app); metadata per RFC 7591 §2."""
+
+    __tablename__ = "oauth2_clients"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_utcnow)
+
+    __table_args__ = (Index("ix_oauth2_clients_client_id_unique", "client_id", unique=True),)
+
+    def set_client_secret(self, secret: str | None) -> None:
+        self.client_secret = digest(secret) if secret else None
+
+    def check_client_secret(self, client_secret: str) -> bool:
+        """Constant-time comparison of digests (Authlib's mixin compares plain text)."""
+        if not self.client_secret or not client_secret:
+            return False
+        return hmac.compare_digest(self.client_secret, digest(client_secret))
+
+    def check_endpoint_auth_method(self, method: str, endpoint: str) -> bool:
+        if endpoint == "token":
+            return method == self.token_endpoint_auth_method
+        return True
+
+    def get_allowed_scope(self, scope: str) -> str:
+        """Narrow the request to the scopes this client is registered for (RFC 6749 §3.3)."""
+        if not scope:
+            return ""
+        allowed = set(scope_to_list(self.scope))
+        return list_to_scope([s for s in scope_to_list(scope) if s in allowed])
+
+    @property
+    def is_public(self) -> bool:
+        return self.token_endpoint_auth_method == "none"
+
+    @property
+    def id_token_signed_response_alg(self) -> str:
+        return self.client_metadata.get("id_token_signed_response_alg") or "RS256"
+
+    @property
+    def post_logout_redirect_uris(self) -> list[str]:
+        return self.client_metadata.get("post_logout_redirect_uris", [])
+
+    def __repr__(self) -> str:
+        return f"<OAuth2Client {self.client_id}>"
+
+
+class SigningKey(db.Model):
+    """A private JWK used to sign tokens. Retired keys stay published until ``expires_at``."""
+
+    __tablename__ = "signing_keys"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kid: Mapped[str] = mapped_column(String(64), unique=True)
+    kty: Mapped[str] = mapped_column(String(8))
+    private_jwk: Mapped[str] = mapped_column(Text)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_utcnow)
+    retired_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    @property
+    def jwk(self) -> dict:
+        return json.loads(self.private_jwk)
+
+
+class UserSession(db.Model):
+    """The single sign-on session at the provider (the ``sid`` of OIDC Front/Back-Channel Logout).
+
+    The browser holds a random handle in the SSO cookie; only its digest is stored here.
+    """
+
+    __tablename__ = "user_sessions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sid: Mapped[str] = mapped_column(String(64), unique=True)
+    handle_digest: Mapped[str] = mapped_column(String(64), unique=True)
+    citizen_id: Mapped[int] = mapped_column(ForeignKey("citizens.id", ondelete="CASCADE"))
+    auth_time: Mapped[int] = mapped_column(Integer)
+    acr: Mapped[str] = mapped_column(String(40))
+    amr: Mapped[list] = mapped_column(JSON, default=list)
+    created_at: Mapped[int] = mapped_column(Integer)
+    last_seen_at: Mapped[int] = mapped_column(Integer)
+    expires_at: Mapped[int] = mapped_column(Integer)
+    ended_at: Mapped[int | None] = mapped_column(Integer)
+    ip_address: Mapped[str | None] = mapped_column(String(45))
+    user_agent: Mapped[str | None] = mapped_column(String(300))
+
+    citizen: Mapped[Citizen] = relationship(lazy="joined")
+
+
+class PendingAuthorization(db.Model):
+    """An authorization request waiting for the person to sign in or consent.
+
+    Bound to the browser that made it (``browser_digest``), so a link to it is useless elsewhere.
+    """
+
+    __tablename__ = "pending_authorizations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    uid: Mapped[str] = mapped_column(String(64), unique=True)
+    browser_digest: Mapped[str] = mapped_column(String(64))
+    client_id: Mapped[str] = mapped_column(String(48))
+    #: The request parameters as a list of ``[name, value]`` pairs (repeats preserved).
+    params: Mapped[list] = mapped_column(JSON)
+    #: ``sid`` of the session created by signing in during this interaction.
+    login_sid: Mapped[str | None] = mapped_column(String(64))
+    consent_given: Mapped[bool] = mapped_column(Boolean, default=False)
+    denied: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[int] = mapped_column(Integer)
+    expires_at: Mapped[int] = mapped_column(Integer)
+
+
+class AuthorizationCode(db.Model):
+    """An authorization code (RFC 6749 §4.1.2). Kept after use as a tombstone, so a replay can be
+    refused and the tokens issued from it revoked (RFC 6749 §4.1.2, RFC 9700 §4.2.4)."""
+
+    __tablename__ = "authorization_codes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code_digest: Mapped[str] = mapped_column(String(64), unique=True)
+    client_id: Mapped[str] = mapped_column(String(48))
+    citizen_id: Mapped[int] = mapped_column(ForeignKey("citizens.id", ondelete="CASCADE"))
+    redirect_uri: Mapped[str] = mapped_column(Text, default="")
+    scope: Mapped[str] = mapped_column(Text, default="")
+    nonce: Mapped[str | None] = mapped_column(Text)
+    sid: Mapped[str | None] = mapped_column(String(64))
+    auth_time: Mapped[int] = mapped_column(Integer)
+    acr: Mapped[str | None] = mapped_column(String(40))
+    amr: Mapped[list] = mapped_column(JSON, default=list)
+    code_challenge: Mapped[str | None] = mapped_column(String(128))
+    code_challenge_method: Mapped[str | None] = mapped_column(String(8))
+    issued_at: Mapped[int] = mapped_column(Integer)
+    expires_at: Mapped[int] = mapped_column(Integer)
+    used_at: Mapped[int | None] = mapped_column(Integer)
+
+    citizen: Mapped[Citizen] = relationship(lazy="joined")
+
+    # authlib.oidc.core.AuthorizationCodeMixin
+    def get_redirect_uri(self) -> str:
+        return self.redirect_uri
+
+    def get_scope(self) -> str:
+        return self.scope
+
+    def get_nonce(self) -> str | None:
+        return self.nonce
+
+    def get_auth_time(self) -> int:
+        return self.auth_time
+
+    def get_acr(self) -> str | None:
+        return self.acr
+
+    def get_amr(self) -> list:
+        return self.amr or None
+
+
+class Token(db.Model):
+    """An access token (and later refresh token), stored as digests (RFC 6750)."""
+
+    __tablename__ = "tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    access_token_digest: Mapped[str] = mapped_column(String(64), unique=True)
+    refresh_token_digest: Mapped[str | None] = mapped_column(String(64), unique=True)
+    client_id: Mapped[str] = mapped_column(String(48))
+    citizen_id: Mapped[int | None] = mapped_column(ForeignKey("citizens.id", ondelete="CASCADE"))
+    authorization_code_id: Mapped[int | None] = mapped_column(
+        ForeignKey("authorization_codes.id", ondelete="SET NULL"), index=True
+    )
+    sid: Mapped[str | None] = mapped_column(String(64))
+    token_type: Mapped[str] = mapped_column(String(20), default="Bearer")
+    scope: Mapped[str] = mapped_column(Text, default="")
+    issued_at: Mapped[int] = mapped_column(Integer)
+    expires_in: Mapped[int] = mapped_column(Integer)
+    revoked_at: Mapped[int | None] = mapped_column(Integer)
+
+    citizen: Mapped[Citizen | None] = relationship(lazy="joined")
+
+    # authlib.oauth2.rfc6749.TokenMixin
+    def check_client(self, client) -> bool:
+        return self.client_id == client.get_client_id()
+
+    def get_scope(self) -> str:
+        return self.scope
+
+    def get_expires_in(self) -> int:
+        return self.expires_in
+
+    def get_expires_at(self) -> int:
+        return self.issued_at + self.expires_in
+
+    def is_revoked(self) -> bool:
+        return self.revoked_at is not None
+
+    def is_expired(self) -> bool:
+        from ..clock import now
+
+        return now() >= self.get_expires_at()
+
+    def get_user(self):
+        return self.citizen
+
+    def get_client(self):
+        return db.session.scalar(
+            db.select(OAuth2Client).where(OAuth2Client.client_id == self.client_id)
+        )

@@ -1,0 +1,232 @@
+"""The one storage seam for protocol state: clients, codes, tokens, SSO sessions, pending requests.
+
+Grants, endpoints and views reach the database for protocol state only through these functions,
+so moving hot state (codes, sessions) to Redis later touches this module alone.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+from flask import current_app
+from sqlalchemy import select, update
+
+from ..clock import now
+from ..extensions import db
+from .models import (
+    AuthorizationCode,
+    OAuth2Client,
+    PendingAuthorization,
+    Token,
+    UserSession,
+    digest,
+)
+
+# -- clients -------------------------------------------------------------------------------------
+
+
+def get_client(client_id: str | None) -> OAuth2Client | None:
+    if not client_id or len(client_id) > 48:
+        return None
+    return db.session.scalar(select(OAuth2Client).where(OAuth2Client.client_id == client_id))
+
+
+# -- authorization codes -------------------------------------------------------------------------
+
+
+def save_authorization_code(code: str, *, client_id, citizen_id, redirect_uri, scope, nonce,
+                            session: UserSession, code_challenge, code_challenge_method) -> None:
+    issued = now()
+    db.session.add(
+        AuthorizationCode(
+            code_digest=digest(code),
+            client_id=client_id,
+            citizen_id=citizen_id,
+            redirect_uri=redirect_uri or "",
+            scope=scope or "",
+            nonce=nonce,
+            sid=session.sid,
+            auth_time=session.auth_time,
+            acr=session.acr,
+            amr=list(session.amr or []),
+            code_challenge=code_challenge,
+            code_challenge_method=code_challenge_method,
+            issued_at=issued,
+            expires_at=issued + current_app.config["AUTHORIZATION_CODE_LIFETIME"],
+        )
+    )
+    db.session.commit()
+
+
+def get_authorization_code(code: str) -> AuthorizationCode | None:
+    if not code or len(code) > 256:
+        return None
+    return db.session.scalar(
+        select(AuthorizationCode).where(AuthorizationCode.code_digest == digest(code))
+    )
+
+
+def consume_authorization_code(record: AuthorizationCode) -> bool:
+    """Mark the code used; False if another request used it first (atomic compare-and-set)."""
+    result = db.session.execute(
+        update(AuthorizationCode)
+        .where(AuthorizationCode.id == record.id, AuthorizationCode.used_at.is_(None))
+        .values(used_at=now())
+    )
+    return result.rowcount == 1
+
+
+def revoke_tokens_from_code(record: AuthorizationCode) -> int:
+    """Revoke every token issued from a replayed code (RFC 6749 §4.1.2)."""
+    result = db.session.execute(
+        update(Token)
+        .where(Token.authorization_code_id == record.id, Token.revoked_at.is_(None))
+        .values(revoked_at=now())
+    )
+    db.session.commit()
+    return result.rowcount
+
+
+# -- tokens --------------------------------------------------------------------------------------
+
+
+def save_token(token: dict, *, client_id, citizen_id, scope, sid=None,
+               authorization_code_id=None) -> Token:
+    record = Token(
+        access_token_digest=digest(token["access_token"]),
+        refresh_token_digest=digest(token["refresh_token"]) if token.get("refresh_token") else None,
+        client_id=client_id,
+        citizen_id=citizen_id,
+        authorization_code_id=authorization_code_id,
+        sid=sid,
+        token_type=token.get("token_type", "Bearer"),
+        scope=scope or "",
+        issued_at=now(),
+        expires_in=int(token["expires_in"]),
+    )
+    db.session.add(record)
+    db.session.commit()
+    return record
+
+
+def get_access_token(access_token: str) -> Token | None:
+    if not access_token or len(access_token) > 512:
+        return None
+    return db.session.scalar(
+        select(Token).where(Token.access_token_digest == digest(access_token))
+    )
+
+
+def revoke_session_tokens(sid: str) -> None:
+    db.session.execute(
+        update(Token).where(Token.sid == sid, Token.revoked_at.is_(None)).values(revoked_at=now())
+    )
+
+
+# -- SSO sessions --------------------------------------------------------------------------------
+
+
+def create_user_session(*, citizen_id, acr, amr, ip_address=None, user_agent=None):
+    """Start a session; returns ``(session, handle)`` where the handle goes into the cookie."""
+    handle = secrets.token_urlsafe(32)
+    started = now()
+    session = UserSession(
+        sid=secrets.token_urlsafe(24),
+        handle_digest=digest(handle),
+        citizen_id=citizen_id,
+        auth_time=started,
+        acr=acr,
+        amr=list(amr),
+        created_at=started,
+        last_seen_at=started,
+        expires_at=started + current_app.config["SSO_SESSION_LIFETIME"],
+        ip_address=ip_address,
+        user_agent=(user_agent or "")[:300] or None,
+    )
+    db.session.add(session)
+    db.session.commit()
+    return session, handle
+
+
+def get_user_session(handle: str | None) -> UserSession | None:
+    """The live session for a cookie handle, or None when absent, ended, expired or idle."""
+    if not handle or len(handle) > 128:
+        return None
+    session = db.session.scalar(
+        select(UserSession).where(UserSession.handle_digest == digest(handle))
+    )
+    if session is None or session.ended_at is not None:
+        return None
+    current = now()
+    idle = current_app.config["SSO_SESSION_IDLE_TIMEOUT"]
+    if current >= session.expires_at or current - session.last_seen_at >= idle:
+        return None
+    return session
+
+
+def touch_user_session(session: UserSession) -> None:
+    current = now()
+    if current - session.last_seen_at >= 60:  # write at most once a minute
+        session.last_seen_at = current
+        db.session.commit()
+
+
+def end_user_session(session: UserSession) -> None:
+    session.ended_at = now()
+    revoke_session_tokens(session.sid)
+    db.session.commit()
+
+
+# -- pending authorization requests --------------------------------------------------------------
+
+
+def create_pending_authorization(*, browser_id: str, client_id: str, params: list) -> str:
+    uid = secrets.token_urlsafe(24)
+    created = now()
+    db.session.add(
+        PendingAuthorization(
+            uid=uid,
+            browser_digest=digest(browser_id),
+            client_id=client_id,
+            params=params,
+            created_at=created,
+            expires_at=created + current_app.config["INTERACTION_LIFETIME"],
+        )
+    )
+    db.session.commit()
+    return uid
+
+
+def get_pending_authorization(uid: str | None, browser_id: str | None):
+    """The pending request ``uid`` if it belongs to this browser and has not expired."""
+    if not uid or not browser_id or len(uid) > 64:
+        return None
+    pending = db.session.scalar(
+        select(PendingAuthorization).where(PendingAuthorization.uid == uid)
+    )
+    if pending is None or not secrets.compare_digest(pending.browser_digest, digest(browser_id)):
+        return None
+    if now() >= pending.expires_at:
+        return None
+    return pending
+
+
+def save_pending_authorization(pending: PendingAuthorization) -> None:
+    db.session.commit()
+
+
+def delete_pending_authorization(pending: PendingAuthorization) -> None:
+    db.session.delete(pending)
+    db.session.commit()
+
+
+def exists_nonce(client_id: str | None, nonce: str) -> bool:
+    """True when a code was already issued to this client with this ``nonce`` (replay)."""
+    return (
+        db.session.scalar(
+            select(AuthorizationCode.id)
+            .where(AuthorizationCode.client_id == client_id, AuthorizationCode.nonce == nonce)
+            .limit(1)
+        )
+        is not None
+    )

@@ -1,0 +1,111 @@
+"""Protocol endpoints. Thin: each hands the request to Authlib or to ``authorization``."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, jsonify, render_template, request
+from flask_wtf.csrf import validate_csrf
+from werkzeug.datastructures import MultiDict
+from wtforms.validators import ValidationError
+
+from ..accounts.browser import get_browser_id
+from ..errors import render_error_page
+from ..extensions import csrf
+from ..i18n import pick_locale
+from . import keys, storage
+from .authorization import handle_authorization_request
+from .discovery import create_provider_metadata
+from .server import authorization
+
+bp = Blueprint("oidc", __name__)
+
+
+def _json(data: dict, max_age: int = 300):
+    response = jsonify(data)
+    response.headers["Cache-Control"] = f"public, max-age={max_age}"
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
+@bp.get("/.well-known/openid-configuration")
+@bp.get("/.well-known/oauth-authorization-server")
+def discovery():
+    return _json(create_provider_metadata())
+
+
+@bp.get("/jwks")
+def jwks():
+    return _json(keys.get_public_jwks())
+
+
+def _authorization_params() -> MultiDict | None:
+    """GET query or POST form body (OIDC Core §3.1.2.1); None when the POST body is not a form."""
+    if request.method == "GET":
+        return request.args
+    if request.mimetype != "application/x-www-form-urlencoded":
+        return None
+    return request.form
+
+
+def _check_sizes(params: MultiDict) -> bool:
+    limit = current_app.config["MAX_PARAMETER_LENGTH"]
+    return all(len(k) <= 64 and len(v) <= limit for k, v in params.items(multi=True))
+
+
+@bp.route("/authorize", methods=["GET", "POST"])
+@csrf.exempt
+def authorize():
+    params = _authorization_params()
+    if params is None:
+        return render_error_page(400, "invalid_request", "Use a form-encoded body.")
+    if not _check_sizes(params):
+        return render_error_page(400, "invalid_request", "A parameter is too long.")
+    return handle_authorization_request(authorization, MultiDict(params))
+
+
+@bp.get("/authorize/resume/<uid>")
+def resume(uid: str):
+    pending = storage.get_pending_authorization(uid, get_browser_id())
+    if pending is None:
+        return render_error_page(400, "interaction_expired", None)
+    return handle_authorization_request(authorization, MultiDict(pending.params), pending)
+
+
+@bp.post("/token")
+@csrf.exempt
+def token():
+    return authorization.create_token_response()
+
+
+@bp.route("/userinfo", methods=["GET", "POST"])
+@csrf.exempt
+def userinfo():
+    return authorization.create_endpoint_response("userinfo")
+
+
+@bp.route("/logout", methods=["GET", "POST"])
+@csrf.exempt
+def end_session():
+    """RP-initiated logout: redirect only to a registered ``post_logout_redirect_uri`` proven by
+    an ``id_token_hint``; otherwise sign out after confirmation and show a page."""
+    from authlib.oauth2 import OAuth2Error
+
+    try:
+        end_session_request = authorization.validate_endpoint_request("end_session")
+    except OAuth2Error as error:
+        return render_error_page(400, error.error, error.get_error_description())
+    locale = pick_locale(request.values.get("ui_locales"))
+    if locale:
+        from flask import g
+
+        g.ui_locales = locale
+    if end_session_request.needs_confirmation:
+        if request.form.get("confirm") != "yes":
+            return render_template(
+                "accounts/logout_confirm.html", client=end_session_request.client
+            )
+        try:
+            validate_csrf(request.form.get("csrf_token"))
+        except ValidationError:
+            return render_error_page(400, "csrf", None)
+    response = authorization.create_endpoint_response("end_session", end_session_request)
+    return response or render_template("accounts/logged_out.html")
