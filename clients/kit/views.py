@@ -1,0 +1,250 @@
+"""The relying party's pages: home, sign-in, the redirect back, and sign-out.
+
+Authlib's Flask client does the protocol: discovery, ``state``, ``nonce``, PKCE (RFC 7636,
+S256), the code exchange, ID-token validation (OIDC Core §3.1.3.7) and RP-initiated logout
+(OpenID Connect RP-Initiated Logout 1.0). These views add only what Authlib leaves to the
+application: the issuer check of RFC 9207, the ``sub`` check of OIDC Core §5.3.4, friendly error
+pages, and a CSRF token on the sign-out form.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import secrets
+from urllib.parse import urlsplit
+
+import requests
+from authlib.common.errors import AuthlibBaseError
+from authlib.integrations.flask_client import OAuthError
+from authlib.integrations.flask_client.apps import FlaskOAuth2App
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    get_flashed_messages,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from joserfc.errors import JoseError
+
+from .i18n import LANGUAGES, describe_acr, get_locale
+from .settings import PortalSettings
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint(
+    "portal",
+    __name__,
+    template_folder="templates",
+    static_folder="static",
+    static_url_path="/kit-static",
+)
+
+#: Claims kept in the (signed, cookie-stored) session: only what the pages show.
+KEPT_CLAIMS = ("sub", "name", "acr", "auth_time", "personal_id")
+
+
+class CallbackError(Exception):
+    """The authorization response cannot be turned into a signed-in visitor."""
+
+    def __init__(self, message_key: str, status: int, error: str | None = None):
+        super().__init__(error or message_key)
+        self.message_key = message_key
+        self.status = status
+        self.error = error
+
+
+def get_settings() -> PortalSettings:
+    return current_app.config["PORTAL_SETTINGS"]
+
+
+def get_gateway() -> FlaskOAuth2App:
+    return current_app.extensions["authlib.integrations.flask_client"].gateway
+
+
+def get_csrf_token() -> str:
+    """A per-session token for the portal's own POST forms; never reused as OAuth ``state``."""
+    if "csrf_token" not in session:
+        session["csrf_token"] = secrets.token_urlsafe(32)
+    return session["csrf_token"]
+
+
+def validate_csrf_token() -> None:
+    expected = session.get("csrf_token")
+    sent = request.form.get("csrf_token", "")
+    if not expected or not hmac.compare_digest(expected.encode(), sent.encode()):
+        abort(400)
+
+
+@bp.app_context_processor
+def inject_template_helpers():
+    return {
+        "csrf_token": get_csrf_token,
+        "lang": get_locale(),
+        "languages": LANGUAGES,
+    }
+
+
+@bp.get("/")
+def home():
+    claims = session.get("claims")
+    signed_out = "signed_out" in get_flashed_messages()
+    return render_template(
+        "portal/home.html",
+        claims=claims,
+        assurance=describe_acr(claims.get("acr")) if claims else None,
+        signed_out=signed_out,
+    )
+
+
+@bp.get("/lang/<code>")
+def set_language(code: str):
+    if code in LANGUAGES:
+        session["lang"] = code
+    return redirect(_local_path(request.args.get("next")))
+
+
+@bp.get("/login")
+def login():
+    try:
+        return get_gateway().authorize_redirect(
+            get_settings().redirect_uri, ui_locales=get_locale()
+        )
+    except requests.RequestException as exc:
+        log.warning("gateway discovery failed: %s", type(exc).__name__)
+        return _error_page("error_unreachable", 502)
+
+
+@bp.get("/callback")
+def callback():
+    try:
+        claims, id_token = _complete_sign_in()
+    except CallbackError as exc:
+        log.info("sign-in not completed: %s", exc)
+        return _error_page(exc.message_key, exc.status, exc.error)
+    lang = session.get("lang")
+    # A new session at sign-in: nothing from before (state leftovers, old CSRF token) survives.
+    session.clear()
+    if lang:
+        session["lang"] = lang
+    session["claims"] = claims
+    session["id_token"] = id_token
+    return redirect(url_for(".home"))
+
+
+def _complete_sign_in() -> tuple[dict, str]:
+    gateway = get_gateway()
+    error = request.args.get("error")
+    if error:
+        # The provider's answer (RFC 6749 §4.1.2.1), e.g. the person refused consent.
+        gateway.framework.clear_state_data(session, request.args.get("state"))
+        key = "error_access_denied" if error == "access_denied" else "error_provider"
+        raise CallbackError(key, 400, error)
+    if not gateway.framework.get_state_data(session, request.args.get("state")):
+        # Unknown or already used state: a replayed, forged or stale response (RFC 6749 §10.12).
+        raise CallbackError("error_expired", 400, "mismatching_state")
+    try:
+        validate_issuer_parameter(gateway.load_server_metadata())
+        token = gateway.authorize_access_token()
+        if "userinfo" not in token:
+            raise CallbackError("error_invalid_response", 502, "missing_id_token")
+        userinfo = gateway.userinfo(token=token)
+    except CallbackError:
+        raise
+    except OAuthError as exc:
+        if exc.error == "mismatching_state":
+            raise CallbackError("error_expired", 400, exc.error) from exc
+        raise CallbackError("error_provider", 400, exc.error) from exc
+    except (JoseError, AuthlibBaseError) as exc:
+        raise CallbackError("error_invalid_response", 502, type(exc).__name__) from exc
+    except requests.RequestException as exc:
+        raise CallbackError("error_unreachable", 502, type(exc).__name__) from exc
+
+    id_token_claims = token["userinfo"]
+    if userinfo.get("sub") != id_token_claims["sub"]:
+        # OIDC Core §5.3.4: a UserInfo response about someone else must not be used.
+        raise CallbackError("error_invalid_response", 502, "userinfo_sub_mismatch")
+    merged = {**id_token_claims, **userinfo}
+    claims = {key: merged[key] for key in KEPT_CLAIMS if key in merged}
+    return claims, token["id_token"]
+
+
+def validate_issuer_parameter(metadata: dict) -> None:
+    """RFC 9207 §2.4: when the provider sends ``iss`` (or promises to), it must be our issuer.
+
+    Guards against mix-up attacks; Authlib's client does not check it itself.
+    """
+    iss = request.args.get("iss")
+    if iss is None:
+        if metadata.get("authorization_response_iss_parameter_supported"):
+            raise CallbackError("error_invalid_response", 400, "missing_iss")
+        return
+    if iss != metadata.get("issuer"):
+        raise CallbackError("error_invalid_response", 400, "iss_mismatch")
+
+
+@bp.post("/logout")
+def logout():
+    validate_csrf_token()
+    id_token = session.get("id_token")
+    lang = session.get("lang")
+    # Sign out here first: the portal's own session ends even if the gateway cannot be reached.
+    session.clear()
+    if lang:
+        session["lang"] = lang
+    if not id_token:
+        return redirect(url_for(".home"))
+    gateway = get_gateway()
+    try:
+        metadata = gateway.load_server_metadata()
+    except requests.RequestException as exc:
+        log.warning("gateway discovery failed at sign-out: %s", type(exc).__name__)
+        metadata = {}
+    if not metadata.get("end_session_endpoint"):
+        flash("signed_out")
+        return redirect(url_for(".home"))
+    return gateway.logout_redirect(
+        post_logout_redirect_uri=get_settings().post_logout_redirect_uri,
+        id_token_hint=id_token,
+        state=secrets.token_urlsafe(16),
+        ui_locales=get_locale(),
+    )
+
+
+@bp.get("/logged-out")
+def logged_out():
+    """The ``post_logout_redirect_uri``: the gateway sends the browser back here."""
+    try:
+        get_gateway().validate_logout_response()
+    except OAuthError:
+        # Not a sign-out this browser started; say nothing about it.
+        return redirect(url_for(".home"))
+    flash("signed_out")
+    return redirect(url_for(".home"))
+
+
+@bp.app_errorhandler(400)
+def bad_request(error):
+    return render_template("portal/error.html", message_key="bad_request",
+                           title_key="bad_request_title", error=None), 400
+
+
+def _error_page(message_key: str, status: int, error: str | None = None):
+    return render_template(
+        "portal/error.html", message_key=message_key, title_key="error_title", error=error
+    ), status
+
+
+def _local_path(target: str | None) -> str:
+    """Only same-site paths: an open redirect here would lend the portal's name to phishing."""
+    if not target:
+        return url_for(".home")
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or "\\" in target:
+        return url_for(".home")
+    return target
