@@ -102,6 +102,8 @@ def main(argv: list[str] | None = None) -> int:
         print_banner(servers, demo.get("citizens", []))
         return supervise(servers, stopping)
     except DemoError as exc:
+        if stopping.is_set():
+            return 0  # Ctrl-C during start-up also stops the children: not a failure
         print(f"\nDemo không khởi động được / demo could not start: {exc}", file=sys.stderr)
         return 1
     finally:
