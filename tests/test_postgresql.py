@@ -1,0 +1,70 @@
+"""The provider on PostgreSQL, the database for deployments beyond one machine.
+
+Creates and drops its own database on 127.0.0.1:5432; skips with a reason where none runs.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+import pytest
+
+from gateway import create_app
+from gateway.extensions import db
+from tests.conftest import ISSUER, Factory, RelyingParty
+
+psycopg = pytest.importorskip("psycopg", reason="psycopg is not installed")
+
+ADMIN_DSN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres connect_timeout=3"
+
+
+@pytest.fixture
+def pg_database():
+    try:
+        admin = psycopg.connect(ADMIN_DSN, autocommit=True)
+    except psycopg.OperationalError as exc:
+        pytest.skip(f"PostgreSQL is not reachable on 127.0.0.1:5432 ({exc.__class__.__name__})")
+    name = f"gateway_test_{secrets.token_hex(4)}"
+    admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+    finally:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()
+
+
+@pytest.fixture
+def pg_app(pg_database, clock):
+    app = create_app({
+        "TESTING": True, "ENV": "development", "ISSUER": ISSUER,
+        "SECRET_KEY": "test-secret-key-" + "x" * 32,
+        "SQLALCHEMY_DATABASE_URI": pg_database, "CLOCK": clock,
+    })
+    with app.app_context():
+        from gateway import models  # noqa: F401
+        from gateway.oidc.keys import create_signing_keys
+
+        db.create_all()
+        create_signing_keys()
+        db.session.commit()
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+def test_code_flow_and_code_replay_work_on_postgresql(pg_app):
+    factory = Factory(pg_app)
+    http = pg_app.test_client()
+    rp = RelyingParty(http, factory.oauth_client(), factory.citizen())
+    params, result = rp.code_flow()
+    first = rp.token(result["code"])
+    assert first.status_code == 200
+    access_token = first.get_json()["access_token"]
+    info = http.get("/userinfo", headers={"Authorization": f"Bearer {access_token}"})
+    assert info.get_json()["name"] == rp.citizen["name"]
+
+    replay = rp.token(result["code"])
+    assert replay.status_code == 400 and replay.get_json()["error"] == "invalid_grant"
+    revoked = http.get("/userinfo", headers={"Authorization": f"Bearer {access_token}"})
+    assert revoked.status_code == 401
