@@ -64,7 +64,7 @@ def seed_demo_command(province_url, commune_url, write_clients):
                          token_endpoint_auth_method="client_secret_basic",
                          scope="openid profile email phone address personal_id"),
         "commune": dict(client_id="commune-portal", base_url=commune_url.rstrip("/"),
-                        client_name="Ủy ban nhân dân Phường Long Châu",
+                        client_name="Ủy ban nhân dân Phường Phước Hậu",
                         token_endpoint_auth_method="none", scope="openid profile"),
     }
     out = {}
