@@ -6,6 +6,7 @@ database or the network (``init-db`` and ``seed-demo`` are CLI commands).
 
 from __future__ import annotations
 
+import logging
 import os
 
 from flask import Flask
@@ -38,6 +39,9 @@ def create_app(config: dict | None = None) -> Flask:
     from .i18n import select_locale
     from .oidc import server
     from .oidc.views import bp as oidc_bp
+
+    # Authlib logs issued tokens at DEBUG ("Issue token %r"): tokens never reach a log.
+    logging.getLogger("authlib").setLevel(max(logging.INFO, logging.getLogger().level))
 
     db.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
