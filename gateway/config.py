@@ -84,7 +84,11 @@ ARGON2_PARALLELISM = 1
 
 WTF_CSRF_TIME_LIMIT = 3600
 
-_TRUE = {"1", "true", "yes", "on"}
+#: Requests the provider makes to clients' URLs (``jwks_uri``, logout URIs): timeout in seconds,
+#: largest response in bytes, and whether http on loopback is allowed (development and tests only).
+OUTBOUND_TIMEOUT = 5
+OUTBOUND_MAX_BYTES = 256 * 1024
+OUTBOUND_ALLOW_LOOPBACK = False
 
 
 def load_environ(config: dict, environ=os.environ) -> None:
@@ -115,6 +119,7 @@ def finish_config(config: dict, instance_path: str) -> None:
             config["SECRET_KEY_GENERATED"] = True
         if urlsplit(config["ISSUER"]).scheme == "http":
             config["SESSION_COOKIE_SECURE"] = False
+        config["OUTBOUND_ALLOW_LOOPBACK"] = True
     if config.get("ISSUER"):
         config["ISSUER"] = config["ISSUER"].rstrip("/")
 
@@ -140,6 +145,8 @@ def validate_config(config: dict) -> None:
         raise ConfigurationError("GATEWAY_SECRET_KEY must be at least 32 random characters.")
     if not config.get("SESSION_COOKIE_SECURE"):
         raise ConfigurationError("Cookies must be Secure outside development.")
+    if config.get("OUTBOUND_ALLOW_LOOPBACK"):
+        raise ConfigurationError("OUTBOUND_ALLOW_LOOPBACK is for development and tests only.")
 
 #: Number of reverse proxies in front of the gateway whose X-Forwarded-* headers are trusted.
 #: 0 (default) trusts none. Operators behind a TLS-terminating proxy set it to 1.

@@ -1,0 +1,50 @@
+"""Configuration layers and the refusal of development-only values in production."""
+
+from __future__ import annotations
+
+import pytest
+
+from gateway import create_app
+from gateway.config import ConfigurationError
+
+GOOD = {
+    "ENV": "production",
+    "ISSUER": "https://id.vinhlong.gov.vn",
+    "SECRET_KEY": "s" * 48,
+    "SQLALCHEMY_DATABASE_URI": "sqlite://",
+}
+
+
+def test_production_config_with_safe_values_starts():
+    app = create_app(dict(GOOD))
+    assert app.config["SESSION_COOKIE_SECURE"] is True
+    assert app.config["OUTBOUND_ALLOW_LOOPBACK"] is False
+
+
+@pytest.mark.parametrize("override, message", [
+    ({"ISSUER": "http://id.vinhlong.gov.vn"}, "https"),
+    ({"ISSUER": None}, "GATEWAY_ISSUER"),
+    ({"ISSUER": "https://id.vinhlong.gov.vn/?x=1"}, "query"),
+    ({"SECRET_KEY": "short"}, "SECRET_KEY"),
+    ({"SECRET_KEY": None}, "SECRET_KEY"),
+    ({"SESSION_COOKIE_SECURE": False}, "Secure"),
+    ({"OUTBOUND_ALLOW_LOOPBACK": True}, "OUTBOUND_ALLOW_LOOPBACK"),
+])
+def test_production_config_refuses_development_values(override, message):
+    with pytest.raises(ConfigurationError, match=message):
+        create_app({**GOOD, **override})
+
+
+def test_environment_variables_override_defaults(monkeypatch):
+    monkeypatch.setenv("GATEWAY_ACCESS_TOKEN_LIFETIME", "600")
+    monkeypatch.setenv("GATEWAY_DATABASE_URL", "sqlite://")
+    app = create_app({k: v for k, v in GOOD.items() if k != "SQLALCHEMY_DATABASE_URI"})
+    assert app.config["ACCESS_TOKEN_LIFETIME"] == 600
+    assert app.config["SQLALCHEMY_DATABASE_URI"] == "sqlite://"
+
+
+def test_development_generates_secret_and_allows_loopback_issuer():
+    app = create_app({"ENV": "development", "SQLALCHEMY_DATABASE_URI": "sqlite://"})
+    assert app.config["ISSUER"] == "http://127.0.0.1:5000"
+    assert len(app.config["SECRET_KEY"]) >= 32
+    assert app.config["SESSION_COOKIE_SECURE"] is False
