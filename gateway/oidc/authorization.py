@@ -12,7 +12,13 @@ from __future__ import annotations
 
 from authlib.oauth2 import OAuth2Error
 from authlib.oauth2.rfc6749 import InvalidRequestError, OAuth2Request
-from authlib.oidc.core.errors import ConsentRequiredError, LoginRequiredError
+from authlib.oidc.core.errors import (
+    ConsentRequiredError,
+    LoginRequiredError,
+    RegistrationNotSupportedError,
+    RequestNotSupportedError,
+    RequestURINotSupportedError,
+)
 from flask import current_app, redirect, url_for
 from joserfc import jwt
 from joserfc.errors import JoseError
@@ -65,6 +71,17 @@ class AuthorizationRequest(OAuth2Request):
 
 def _prompts(params) -> set[str]:
     return set((params.get("prompt") or "").split())
+
+
+def _validate_no_unsupported_parameters(params) -> None:
+    """OIDC Core §6.1, §6.2, §7.2.1: request objects and self-issued registration are not
+    supported; say so rather than silently ignore them (the parameters they carry could differ)."""
+    if params.get("request") is not None:
+        raise RequestNotSupportedError()
+    if params.get("request_uri") is not None:
+        raise RequestURINotSupportedError()
+    if params.get("registration") is not None:
+        raise RegistrationNotSupportedError()
 
 
 def _max_age(params) -> int | None:
@@ -123,6 +140,7 @@ def handle_authorization_request(server, params: MultiDict, pending=None):
         pending and user_session and pending.login_sid == user_session.sid
     )
     try:
+        _validate_no_unsupported_parameters(params)
         max_age = _max_age(params)
         hinted_subject = _id_token_hint_subject(params)
         needs_login = citizen is None or (
