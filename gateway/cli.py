@@ -11,7 +11,11 @@ from flask import current_app
 
 from .extensions import db
 from .identity.cli import create_citizen_command
-from .oidc.cli import create_client_command, rotate_keys_command
+from .oidc.cli import (
+    create_client_command,
+    issue_registration_token_command,
+    rotate_keys_command,
+)
 
 #: Demo citizens (documented in README.md). ID numbers follow DOMAIN.md §3: province 086
 #: (Vĩnh Long), century/sex digit and birth year consistent with the birth date.
@@ -104,5 +108,6 @@ def seed_demo_command(province_url, commune_url, write_clients):
 
 def init_app(app) -> None:
     for command in (init_db_command, seed_demo_command, create_citizen_command,
-                    create_client_command, rotate_keys_command):
+                    create_client_command, issue_registration_token_command,
+                    rotate_keys_command):
         app.cli.add_command(command)

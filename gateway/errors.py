@@ -11,7 +11,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 # Endpoints that speak JSON: their errors are JSON too.
-JSON_PREFIXES = ("/token", "/userinfo", "/jwks", "/.well-known/")
+JSON_PREFIXES = ("/token", "/userinfo", "/jwks", "/.well-known/", "/register")
 
 
 def _wants_json() -> bool:

@@ -4,6 +4,8 @@ from .accounts.models import Consent, LoginFailure  # noqa: F401
 from .identity.models import Citizen  # noqa: F401
 from .oidc.models import (  # noqa: F401
     AuthorizationCode,
+    ClientAssertionJti,
+    InitialAccessToken,
     OAuth2Client,
     PendingAuthorization,
     SigningKey,

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from flask import current_app, request
+import re
+from urllib.parse import urlsplit
+
+from flask import current_app, g, request
 
 CSP = (
-    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+    "default-src 'self'; img-src 'self' data:{img_src}; style-src 'self'; script-src 'self'; "
     "frame-ancestors 'none'; form-action 'self' {form_action}; base-uri 'none'; object-src 'none'"
 )
 
@@ -16,12 +19,30 @@ def set_security_headers(response):
     headers.setdefault("Referrer-Policy", "no-referrer")
     if response.mimetype == "text/html":
         # form-action must allow the redirect after a form post to a client's redirect_uri.
-        headers.setdefault("Content-Security-Policy", CSP.format(form_action="http: https:"))
+        headers.setdefault("Content-Security-Policy", CSP.format(
+            form_action="http: https:", img_src="".join(f" {o}" for o in g.get("img_origins", ()))
+        ))
         headers.setdefault("X-Frame-Options", "DENY")
         headers.setdefault("Cache-Control", "no-store")
     if current_app.config["ISSUER"].startswith("https://") and request.is_secure:
         headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
     return response
+
+
+_HOST = re.compile(r"[a-z0-9.-]{1,253}")
+
+
+def allow_client_logo(client) -> None:
+    """Let this page load the client's registered ``logo_uri`` (https only, checked at
+    registration), and nothing else from its origin's neighbours."""
+    uri = client.logo_uri if client is not None else None
+    if not uri:
+        return
+    parts = urlsplit(uri)
+    # Rebuilt from the parsed host, so nothing but an origin can reach the header.
+    if parts.scheme == "https" and parts.hostname and _HOST.fullmatch(parts.hostname):
+        port = f":{parts.port}" if parts.port else ""
+        g.img_origins = (*g.get("img_origins", ()), f"https://{parts.hostname}{port}")
 
 
 def init_app(app) -> None:

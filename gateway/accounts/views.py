@@ -9,6 +9,7 @@ from werkzeug.datastructures import MultiDict
 from ..errors import render_error_page
 from ..oidc import storage
 from ..oidc.claims import SCOPE_CLAIMS, describe_scopes
+from ..security import allow_client_logo
 from .authentication import TooManyAttempts, authenticate
 from .browser import current_user_session, end_current_session, get_browser_id, start_user_session
 from .consent import grant_consent
@@ -45,6 +46,7 @@ def login():
     if request.args.get("interaction") and pending is None:
         return render_error_page(400, "interaction_expired", None)
     client = storage.get_client(pending.client_id) if pending else None
+    allow_client_logo(client)
     form = LoginForm()
     status = 200
     if request.method == "GET" and pending is not None:
@@ -86,6 +88,7 @@ def consent():
     client = storage.get_client(pending.client_id)
     if client is None:
         return render_error_page(400, "invalid_client", None)
+    allow_client_logo(client)
     scope = client.get_allowed_scope(MultiDict(pending.params).get("scope") or "")
     form = ConsentForm()
     if form.validate_on_submit():

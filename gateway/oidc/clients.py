@@ -34,15 +34,29 @@ def _is_loopback(host: str | None) -> bool:
         return False
 
 
-def validate_uri(uri: str, field: str) -> str:
-    parts = urlsplit(uri)
+def validate_uri(uri: str, field: str, *, allow_loopback_http: bool = True) -> str:
+    """An absolute https URI without fragment (or http on a loopback host when allowed)."""
+    if not isinstance(uri, str) or not uri or len(uri) > 2000:
+        raise InvalidClientMetadata(f"{field}: each value must be a URI of at most 2000 chars")
+    if not uri.isascii() or any(c.isspace() or not c.isprintable() or c in '"<>\\^`{|}'
+                                for c in uri):
+        raise InvalidClientMetadata(f"{field}: not a valid URI (unencoded characters)")
+    try:
+        parts = urlsplit(uri)
+        parts.port  # noqa: B018 (raises ValueError on a bad port)
+    except ValueError as exc:
+        raise InvalidClientMetadata(f"{field}: not a valid URI") from exc
     if parts.fragment or "#" in uri:
         raise InvalidClientMetadata(f"{field}: a URI must not have a fragment")
+    if parts.username or parts.password:
+        raise InvalidClientMetadata(f"{field}: a URI must not carry credentials")
     if parts.scheme == "https" and parts.hostname:
         return uri
-    if parts.scheme == "http" and _is_loopback(parts.hostname):
+    if allow_loopback_http and parts.scheme == "http" and _is_loopback(parts.hostname):
         return uri
-    raise InvalidClientMetadata(f"{field}: use https (http only for loopback addresses)")
+    if allow_loopback_http:
+        raise InvalidClientMetadata(f"{field}: use https (http only for loopback addresses)")
+    raise InvalidClientMetadata(f"{field}: use https")
 
 
 def create_client(*, client_name: str, redirect_uris: list[str],

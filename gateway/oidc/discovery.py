@@ -7,7 +7,10 @@ from __future__ import annotations
 
 from flask import current_app, url_for
 
+from . import keys
 from .claims import CLAIMS_SUPPORTED, SCOPES_SUPPORTED
+from .client_auth import SIGNING_ALGS as CLIENT_ASSERTION_SIGNING_ALGS
+from .grants import AuthorizationCodeGrant
 
 
 def create_provider_metadata() -> dict:
@@ -23,16 +26,18 @@ def create_provider_metadata() -> dict:
         "userinfo_endpoint": endpoint("oidc.userinfo"),
         "jwks_uri": endpoint("oidc.jwks"),
         "end_session_endpoint": endpoint("oidc.end_session"),
+        "registration_endpoint": endpoint("oidc.register"),
         "scopes_supported": SCOPES_SUPPORTED,
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
         "grant_types_supported": ["authorization_code"],
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": list(config["ID_TOKEN_SIGNING_ALGS"]),
-        "userinfo_signing_alg_values_supported": ["RS256"],
-        "token_endpoint_auth_methods_supported": [
-            "client_secret_basic", "client_secret_post", "none",
-        ],
+        "userinfo_signing_alg_values_supported": list(keys.KTY_FOR_ALG),
+        "token_endpoint_auth_methods_supported": list(
+            AuthorizationCodeGrant.TOKEN_ENDPOINT_AUTH_METHODS
+        ),
+        "token_endpoint_auth_signing_alg_values_supported": list(CLIENT_ASSERTION_SIGNING_ALGS),
         "code_challenge_methods_supported": ["S256"],
         "claims_supported": CLAIMS_SUPPORTED,
         "claims_parameter_supported": False,

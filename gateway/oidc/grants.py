@@ -28,7 +28,9 @@ SINGLE_VALUED = (
 
 
 class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
-    TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
+    TOKEN_ENDPOINT_AUTH_METHODS = [
+        "client_secret_basic", "client_secret_post", "none", "private_key_jwt",
+    ]
 
     @staticmethod
     def validate_authorization_redirect_uri(request, client):

@@ -46,6 +46,12 @@ class OAuth2Client(db.Model, OAuth2ClientMixin):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_utcnow)
+    #: RFC 7592 §1.1: digest of the registration access token (dynamically registered clients).
+    registration_access_token_digest: Mapped[str | None] = mapped_column(String(64), unique=True)
+    #: The initial access token (and so the agency) that registered this client, if any.
+    initial_access_token_id: Mapped[int | None] = mapped_column(
+        ForeignKey("initial_access_tokens.id", ondelete="SET NULL")
+    )
 
     __table_args__ = (Index("ix_oauth2_clients_client_id_unique", "client_id", unique=True),)
 
@@ -82,8 +88,54 @@ class OAuth2Client(db.Model, OAuth2ClientMixin):
     def post_logout_redirect_uris(self) -> list[str]:
         return self.client_metadata.get("post_logout_redirect_uris", [])
 
+    @property
+    def sector_identifier(self) -> str | None:
+        """OIDC Core §8.1: host of ``sector_identifier_uri``, else of the redirect URIs (which
+        registration keeps to a single host when a pairwise client has no sector URI)."""
+        from urllib.parse import urlsplit
+
+        uri = self.client_metadata.get("sector_identifier_uri") or (self.redirect_uris or [None])[0]
+        return urlsplit(uri).hostname if uri else None
+
     def __repr__(self) -> str:
         return f"<OAuth2Client {self.client_id}>"
+
+
+class InitialAccessToken(db.Model):
+    """RFC 7591 §3: a bearer token an administrator issues to one agency so it can register its
+    apps. Only the digest is stored; the agency's name, level and administrative-unit code are
+    copied into the metadata of every client it registers."""
+
+    __tablename__ = "initial_access_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_digest: Mapped[str] = mapped_column(String(64), unique=True)
+    agency_name: Mapped[str] = mapped_column(String(200))
+    #: ``province``, ``district`` or ``commune`` (DOMAIN.md §4).
+    agency_level: Mapped[str] = mapped_column(String(10))
+    administrative_unit_code: Mapped[str] = mapped_column(String(5))
+    created_at: Mapped[int] = mapped_column(Integer)
+    expires_at: Mapped[int] = mapped_column(Integer)
+    #: How many clients it may register; None for no limit until it expires.
+    max_uses: Mapped[int | None] = mapped_column(Integer)
+    uses: Mapped[int] = mapped_column(Integer, default=0)
+    revoked_at: Mapped[int | None] = mapped_column(Integer)
+
+
+class ClientAssertionJti(db.Model):
+    """A ``jti`` of a client assertion already accepted (RFC 7523 §3 item 7: refuse replays),
+    kept until the assertion expires."""
+
+    __tablename__ = "client_assertion_jtis"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    client_id: Mapped[str] = mapped_column(String(48))
+    jti_digest: Mapped[str] = mapped_column(String(64))
+    expires_at: Mapped[int] = mapped_column(Integer, index=True)
+
+    __table_args__ = (
+        Index("ix_client_assertion_jtis_client_jti", "client_id", "jti_digest", unique=True),
+    )
 
 
 class SigningKey(db.Model):

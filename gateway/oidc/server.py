@@ -14,10 +14,13 @@ from authlib.oidc.core import UserInfoEndpoint as _UserInfoEndpoint
 from authlib.oidc.rpinitiated import EndSessionEndpoint as _EndSessionEndpoint
 from flask import current_app
 from flask import request as flask_request
+from joserfc.jwk import KeySet
 
 from . import keys, storage
 from .claims import create_user_info
+from .client_auth import PrivateKeyJWT
 from .grants import AuthorizationCodeGrant, OpenIDCode, S256CodeChallenge
+from .registration import CLAIMS_CLASSES, ClientConfigurationEndpoint, ClientRegistrationEndpoint
 
 
 def _issuer() -> str:
@@ -96,7 +99,12 @@ class UserInfoEndpoint(_UserInfoEndpoint):
         return _issuer()
 
     def resolve_private_key(self):
-        return keys.get_signing_key("RS256")
+        # The active keys as a set: joserfc picks the one for the client's
+        # ``userinfo_signed_response_alg`` and puts its ``kid`` in the header.
+        return KeySet([keys.get_signing_key(alg) for alg in ("RS256", "ES256")])
+
+    def get_supported_algorithms(self) -> list[str]:
+        return list(keys.KTY_FOR_ALG)  # RS256, PS256, ES256: what the signing keys can do
 
 
 class EndSessionEndpoint(_EndSessionEndpoint):
@@ -119,6 +127,9 @@ def _create_server() -> AuthorizationServer:
     protector.register_token_validator(BearerTokenValidator())
     server.register_endpoint(UserInfoEndpoint(resource_protector=protector))
     server.register_endpoint(EndSessionEndpoint)
+    server.register_client_auth_method(PrivateKeyJWT.CLIENT_AUTH_METHOD, PrivateKeyJWT())
+    server.register_endpoint(ClientRegistrationEndpoint(claims_classes=CLAIMS_CLASSES))
+    server.register_endpoint(ClientConfigurationEndpoint(claims_classes=CLAIMS_CLASSES))
     return server
 
 

@@ -9,12 +9,15 @@ from __future__ import annotations
 import secrets
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
+from sqlalchemy.exc import IntegrityError
 
 from ..clock import now
 from ..extensions import db
 from .models import (
     AuthorizationCode,
+    ClientAssertionJti,
+    InitialAccessToken,
     OAuth2Client,
     PendingAuthorization,
     Token,
@@ -29,6 +32,90 @@ def get_client(client_id: str | None) -> OAuth2Client | None:
     if not client_id or len(client_id) > 48:
         return None
     return db.session.scalar(select(OAuth2Client).where(OAuth2Client.client_id == client_id))
+
+
+def get_client_by_registration_access_token(token: str | None) -> OAuth2Client | None:
+    """RFC 7592 §3: the client a registration access token was issued for."""
+    if not token or len(token) > 256:
+        return None
+    return db.session.scalar(
+        select(OAuth2Client).where(OAuth2Client.registration_access_token_digest == digest(token))
+    )
+
+
+def save_client(client: OAuth2Client) -> OAuth2Client:
+    db.session.add(client)
+    db.session.commit()
+    return client
+
+
+def delete_client(client: OAuth2Client) -> None:
+    """RFC 7592 §2.3: the client and its tokens are gone (its access tokens stop working)."""
+    db.session.execute(
+        update(Token)
+        .where(Token.client_id == client.client_id, Token.revoked_at.is_(None))
+        .values(revoked_at=now())
+    )
+    db.session.delete(client)
+    db.session.commit()
+
+
+# -- initial access tokens (RFC 7591 §3) ---------------------------------------------------------
+
+
+def create_initial_access_token(*, agency_name, agency_level, administrative_unit_code,
+                                lifetime: int, max_uses: int | None = None):
+    """Returns ``(record, token)``; the token is shown once and only its digest is kept."""
+    token = secrets.token_urlsafe(32)
+    created = now()
+    record = InitialAccessToken(
+        token_digest=digest(token), agency_name=agency_name, agency_level=agency_level,
+        administrative_unit_code=administrative_unit_code, created_at=created,
+        expires_at=created + lifetime, max_uses=max_uses, uses=0,
+    )
+    db.session.add(record)
+    db.session.commit()
+    return record, token
+
+
+def get_initial_access_token(token: str | None) -> InitialAccessToken | None:
+    """The live initial access token: not expired, revoked or used up."""
+    if not token or len(token) > 256:
+        return None
+    record = db.session.scalar(
+        select(InitialAccessToken).where(InitialAccessToken.token_digest == digest(token))
+    )
+    if record is None or record.revoked_at is not None or now() >= record.expires_at:
+        return None
+    if record.max_uses is not None and record.uses >= record.max_uses:
+        return None
+    return record
+
+
+def use_initial_access_token(record: InitialAccessToken) -> bool:
+    """Count one registration; False when another request used the last allowed use first."""
+    query = update(InitialAccessToken).where(InitialAccessToken.id == record.id)
+    if record.max_uses is not None:
+        query = query.where(InitialAccessToken.uses < InitialAccessToken.max_uses)
+    result = db.session.execute(query.values(uses=InitialAccessToken.uses + 1))
+    return result.rowcount == 1
+
+
+# -- client assertions (RFC 7523) ----------------------------------------------------------------
+
+
+def record_client_assertion_jti(client_id: str, jti: str, expires_at: int) -> bool:
+    """Remember an accepted assertion's ``jti`` until it expires; False if already seen."""
+    current = now()
+    db.session.execute(delete(ClientAssertionJti).where(ClientAssertionJti.expires_at < current))
+    db.session.add(ClientAssertionJti(client_id=client_id, jti_digest=digest(jti),
+                                      expires_at=max(int(expires_at), current)))
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        return False
+    return True
 
 
 # -- authorization codes -------------------------------------------------------------------------

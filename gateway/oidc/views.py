@@ -76,6 +76,20 @@ def token():
     return authorization.create_token_response()
 
 
+@bp.post("/register")
+@csrf.exempt
+def register():
+    """RFC 7591 §3 (initial access token required)."""
+    return authorization.create_endpoint_response("client_registration")
+
+
+@bp.route("/register/<client_id>", methods=["GET", "PUT", "DELETE"])
+@csrf.exempt
+def client_configuration(client_id: str):
+    """RFC 7592 §2 (registration access token required)."""
+    return authorization.create_endpoint_response("client_configuration")
+
+
 @bp.route("/userinfo", methods=["GET", "POST"])
 @csrf.exempt
 def userinfo():

@@ -5,6 +5,11 @@ the cross-cutting ID token checks the conformance suite runs in most modules (CO
 from __future__ import annotations
 
 import base64
+import json
+import secrets
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
 import pytest
@@ -94,3 +99,143 @@ def basic(client_id: str, secret: str) -> dict:
 
 def path_of(location: str) -> str:
     return urlsplit(location).path
+
+
+# -- dynamic registration (RFC 7591/7592) and private_key_jwt (RFC 7523) ---------------------------
+
+
+class ClientSite:
+    """A relying party's own web site on 127.0.0.1, serving its ``jwks_uri`` and
+    ``sector_identifier_uri`` documents to the gateway (through the guarded outbound client)."""
+
+    def __init__(self):
+        self.documents: dict[str, object] = {}
+        self.fetches: dict[str, int] = {}
+        site = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):  # noqa: N802 (http.server API)
+                site.fetches[self.path] = site.fetches.get(self.path, 0) + 1
+                if self.path not in site.documents:
+                    self.send_response(404)
+                    self.end_headers()
+                    return
+                body = json.dumps(site.documents[self.path]).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.base = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def url(self, path: str) -> str:
+        return self.base + path
+
+
+@pytest.fixture
+def client_site():
+    site = ClientSite()
+    site.thread.start()
+    yield site
+    site.server.shutdown()
+    site.server.server_close()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_client_key_cache():
+    """The fetched-JWKS cache lives in the process: no test sees another's documents."""
+    from gateway.oidc import client_keys
+
+    client_keys._cache.clear()
+    yield
+    client_keys._cache.clear()
+
+
+def make_client_key(kid: str, kty: str = "RSA"):
+    from joserfc.jwk import ECKey, RSAKey
+
+    if kty == "EC":
+        return ECKey.generate_key("P-256", {"kid": kid, "use": "sig"}, private=True)
+    return RSAKey.generate_key(2048, {"kid": kid, "use": "sig"}, private=True)
+
+
+def public_jwks(*keys) -> dict:
+    return {"keys": [key.as_dict(private=False) for key in keys]}
+
+
+def issue_registration_token(runner, *args) -> dict:
+    result = runner.invoke(args=["issue-registration-token", "--agency-name",
+                                 "Sở Tư pháp tỉnh Vĩnh Long", "--level", "province",
+                                 "--unit-code", "86", "--json", *args])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.output)
+
+
+@pytest.fixture
+def initial_access_token(runner) -> str:
+    return issue_registration_token(runner)["initial_access_token"]
+
+
+def register(http, token: str | None, metadata, method="POST", url="/register"):
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    return http.open(url, method=method, json=metadata, headers=headers)
+
+
+class DynamicRelyingParty(TracingRelyingParty):
+    """A relying party that registered itself; authenticates with ``private_key_jwt`` when it
+    registered so, signing with ``self.key`` and ``aud`` = ``self.assertion_aud``."""
+
+    def __init__(self, client, registration: dict, citizen, key=None):
+        reg = dict(registration)
+        reg.setdefault("redirect_uri", registration["redirect_uris"][0])
+        reg["auth_method"] = registration["token_endpoint_auth_method"]
+        reg.setdefault("client_secret", None)
+        super().__init__(client, reg, citizen)
+        self.registration = registration  # the registration response, as received
+        self.key = key
+        self.assertion_aud = ISSUER + "/token"
+        self.now = None
+
+    def client_assertion(self, **overrides) -> str:
+        issued = self.now() if self.now else int(time.time())
+        claims = {"iss": self.reg["client_id"], "sub": self.reg["client_id"],
+                  "aud": self.assertion_aud, "jti": secrets.token_urlsafe(16),
+                  "iat": issued, "exp": issued + 60}
+        claims.update(overrides)
+        claims = {k: v for k, v in claims.items() if v is not None}
+        alg = "ES256" if self.key.key_type == "EC" else "RS256"
+        return jwt.encode({"alg": alg, "kid": self.key.kid}, claims, self.key)
+
+    def token(self, code, verifier=None, assertion=None, **extra):
+        if self.reg["auth_method"] != "private_key_jwt":
+            return super().token(code, verifier, **extra)
+        data = {"grant_type": "authorization_code", "code": code,
+                "redirect_uri": self.reg["redirect_uri"],
+                "code_verifier": verifier or self.verifier,
+                "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+                "client_assertion": assertion or self.client_assertion()}
+        data.update(extra)
+        return self.http.post("/token", data={k: v for k, v in data.items() if v is not None})
+
+
+@pytest.fixture
+def register_rp(client, factory, initial_access_token, clock):
+    """Register a client through ``/register`` and return a ``DynamicRelyingParty`` for it."""
+
+    def make(key=None, citizen=None, **metadata):
+        metadata.setdefault("redirect_uris", ["https://rp.example.vn/callback"])
+        metadata.setdefault("client_name", "Cổng thông tin Sở Tư pháp")
+        response = register(client, initial_access_token, metadata)
+        assert response.status_code == 201, response.get_json()
+        party = DynamicRelyingParty(client, response.get_json(), citizen or factory.citizen(),
+                                    key)
+        party.now = clock.now
+        return party
+
+    return make

@@ -1,0 +1,417 @@
+"""OpenID Connect Dynamic certification plan, module by module (CONFORMANCE.md §2d), through the
+real HTTP surface: ``/register`` (RFC 7591), ``/authorize``, ``/token`` with ``private_key_jwt``
+(RFC 7523), ``/userinfo``; the client's ``jwks_uri`` and ``sector_identifier_uri`` are served by
+a small web site on 127.0.0.1."""
+
+from __future__ import annotations
+
+import pytest
+from joserfc import jwt
+
+from tests.conftest import ISSUER
+from tests.oidc.conftest import (
+    ALGORITHMS,
+    bearer,
+    decode_id_token,
+    make_client_key,
+    public_jwks,
+    register,
+)
+
+
+def count_clients(app) -> int:
+    from gateway.extensions import db
+    from gateway.oidc.models import OAuth2Client
+
+    with app.app_context():
+        return db.session.query(OAuth2Client).count()
+
+
+# -- 1. oidcc-idtoken-rs256 / 10. oidcc-server -----------------------------------------------------
+
+@pytest.mark.parametrize("alg", ["RS256", "PS256", "ES256"])
+def test_oidcc_idtoken_rs256_signed_with_registered_alg(register_rp, jwks, clock, alg):
+    """oidcc-idtoken-rs256 (OIDC Registration §2 ``id_token_signed_response_alg``): the ID token
+    is signed with the registered algorithm and names its ``kid``."""
+    rp = register_rp(id_token_signed_response_alg=alg)
+    params, tokens = rp.tokens()
+    token = decode_id_token(tokens["id_token"], jwks, client_id=rp.reg["client_id"],
+                            now=clock.now(), nonce=params["nonce"])
+    assert token.header["alg"] == alg and token.header["kid"]
+
+
+def test_oidcc_server_dynamic_client_with_jwks_authenticates_with_private_key_jwt(
+        register_rp, client, jwks, clock):
+    """oidcc-server with dynamic registration: the DCR endpoint works, the client's ``jwks`` is
+    accepted, and the code is redeemed with ``private_key_jwt`` (OIDC Core §9)."""
+    key = make_client_key("rp-key-1")
+    rp = register_rp(key=key, jwks=public_jwks(key), token_endpoint_auth_method="private_key_jwt")
+    assert "client_secret" not in rp.registration
+    params, tokens = rp.tokens()
+    id_token = decode_id_token(tokens["id_token"], jwks, client_id=rp.reg["client_id"],
+                               now=clock.now(), nonce=params["nonce"])
+    info = client.get("/userinfo", headers=bearer(tokens["access_token"]))
+    assert info.status_code == 200 and info.get_json()["sub"] == id_token.claims["sub"]
+
+
+# -- 3. oidcc-userinfo-rs256 --------------------------------------------------------------------
+
+@pytest.mark.parametrize("alg", ["RS256", "PS256", "ES256"])
+def test_oidcc_userinfo_rs256_returns_signed_jwt(register_rp, client, jwks, clock, alg):
+    """oidcc-userinfo-rs256 (OIDC Core §5.3.2): with ``userinfo_signed_response_alg`` the
+    UserInfo response is a JWT signed with that algorithm, with a ``kid`` from ``jwks_uri``,
+    ``iss`` = issuer and ``aud`` = client_id."""
+    rp = register_rp(userinfo_signed_response_alg=alg)
+    params, tokens = rp.tokens(scope="openid profile")
+    id_token = decode_id_token(tokens["id_token"], jwks, client_id=rp.reg["client_id"],
+                               now=clock.now(), nonce=params["nonce"])
+    response = client.get("/userinfo", headers=bearer(tokens["access_token"]))
+    assert response.status_code == 200
+    assert response.mimetype == "application/jwt"
+    token = jwt.decode(response.get_data(as_text=True), jwks, algorithms=ALGORITHMS)
+    assert token.header["alg"] == alg
+    assert token.header["kid"] in {key["kid"] for key in client.get("/jwks").get_json()["keys"]}
+    assert token.claims["iss"] == ISSUER
+    assert token.claims["aud"] == rp.reg["client_id"]
+    assert token.claims["sub"] == id_token.claims["sub"]
+    assert token.claims["name"] == rp.citizen["name"]
+
+
+def test_oidcc_userinfo_plain_json_without_registered_alg(register_rp, client):
+    """OIDC Core §5.3.2: without ``userinfo_signed_response_alg``, plain JSON."""
+    rp = register_rp()
+    _, tokens = rp.tokens()
+    response = client.get("/userinfo", headers=bearer(tokens["access_token"]))
+    assert response.mimetype == "application/json"
+
+
+# -- 4. oidcc-ensure-redirect-uri-in-authorization-request --------------------------------------
+
+def test_oidcc_ensure_redirect_uri_in_authorization_request(register_rp):
+    """oidcc-ensure-redirect-uri-in-authorization-request (OIDC Core §3.1.2.1): a client with two
+    redirect URIs that omits ``redirect_uri`` gets an error page, no redirect."""
+    rp = register_rp(redirect_uris=["https://rp.example.vn/a", "https://rp.example.vn/b"])
+    _, response = rp.authorize(redirect_uri=None)
+    assert response.status_code == 400
+    assert "Location" not in response.headers
+    assert response.mimetype == "text/html"
+
+
+# -- 5-7. oidcc-redirect-uri-query-OK / -mismatch / -added ----------------------------------------
+
+def test_oidcc_redirect_uri_query_ok(register_rp):
+    """oidcc-redirect-uri-query-OK (RFC 9700 §2.1 exact match): a registered query is kept."""
+    registered = "https://rp.example.vn/callback?agency=stp&lang=vi"
+    rp = register_rp(redirect_uris=[registered])
+    params, result = rp.code_flow(redirect_uri=registered)
+    assert result["agency"] == "stp" and result["lang"] == "vi"
+    assert "code" in result and result["state"] == params["state"]
+
+
+@pytest.mark.parametrize("sent", [
+    "https://rp.example.vn/callback?agency=other&lang=vi",
+    "https://rp.example.vn/callback?lang=vi&agency=stp",
+    "https://rp.example.vn/callback?agency=stp",
+])
+def test_oidcc_redirect_uri_query_mismatch(register_rp, sent):
+    """oidcc-redirect-uri-query-mismatch: a different query is an error page, no redirect."""
+    rp = register_rp(redirect_uris=["https://rp.example.vn/callback?agency=stp&lang=vi"])
+    _, response = rp.authorize(redirect_uri=sent)
+    assert response.status_code == 400 and "Location" not in response.headers
+
+
+def test_oidcc_redirect_uri_query_added(register_rp):
+    """oidcc-redirect-uri-query-added: a query added to a URI registered without one is an
+    error page, no redirect."""
+    rp = register_rp(redirect_uris=["https://rp.example.vn/callback"])
+    _, response = rp.authorize(redirect_uri="https://rp.example.vn/callback?foo=bar")
+    assert response.status_code == 400 and "Location" not in response.headers
+
+
+# -- 8. oidcc-redirect-uri-regfrag ----------------------------------------------------------------
+
+def test_oidcc_redirect_uri_regfrag_refused_and_nothing_stored(app, client, initial_access_token):
+    """oidcc-redirect-uri-regfrag (RFC 6749 §3.1.2, RFC 7591 §3.2.2): a redirect URI with a
+    fragment is refused with ``invalid_redirect_uri``; no client is stored."""
+    before = count_clients(app)
+    response = register(client, initial_access_token,
+                        {"redirect_uris": ["https://rp.example.vn/callback#frag"]})
+    assert response.status_code == 400
+    body = response.get_json()
+    assert body["error"] == "invalid_redirect_uri"
+    assert "redirect_uris" in body["error_description"]
+    assert count_clients(app) == before
+
+
+# -- 11-13. oidcc-registration-logo-uri / -policy-uri / -tos-uri ---------------------------------
+
+def _login_and_consent_pages(rp):
+    """The sign-in page, then (after signing in and resuming) the consent page."""
+    _, response = rp.authorize()
+    login = rp.http.get(response.headers["Location"])
+    resume = rp.login(response.headers["Location"]).headers["Location"]
+    consent = rp.http.get(rp.http.get(resume).headers["Location"])
+    assert 'name="personal_id"' in login.get_data(as_text=True)
+    assert 'name="decision"' in consent.get_data(as_text=True)
+    return login, consent
+
+
+def test_oidcc_registration_logo_uri_shown_on_login_and_consent(register_rp):
+    """oidcc-registration-logo-uri (OIDC Registration §2 ``logo_uri``): the RP's logo is shown
+    during sign-in and consent, with alternative text, and the page's CSP lets it load."""
+    rp = register_rp(logo_uri="https://rp.example.vn/static/logo.png")
+    login, consent = _login_and_consent_pages(rp)
+    for page in (login, consent):
+        html = page.get_data(as_text=True)
+        assert 'src="https://rp.example.vn/static/logo.png"' in html
+        assert 'alt="' in html.split('class="client-logo"')[1].split(">")[0]
+        assert "https://rp.example.vn" in page.headers["Content-Security-Policy"]
+
+
+def test_oidcc_registration_policy_uri_shown_with_noopener(register_rp):
+    """oidcc-registration-policy-uri: the policy link is shown, opened with rel=noopener."""
+    rp = register_rp(policy_uri="https://rp.example.vn/privacy")
+    for page in _login_and_consent_pages(rp):
+        assert 'href="https://rp.example.vn/privacy" target="_blank" rel="noopener"' in (
+            page.get_data(as_text=True))
+
+
+def test_oidcc_registration_tos_uri_shown_with_noopener(register_rp):
+    """oidcc-registration-tos-uri: the terms-of-service link is shown, rel=noopener."""
+    rp = register_rp(tos_uri="https://rp.example.vn/terms")
+    for page in _login_and_consent_pages(rp):
+        assert 'href="https://rp.example.vn/terms" target="_blank" rel="noopener"' in (
+            page.get_data(as_text=True))
+
+
+def test_oidcc_registration_logo_uri_absent_keeps_strict_csp(rp):
+    """Without a ``logo_uri`` the sign-in page loads images from the gateway only."""
+    _, response = rp.authorize()
+    page = rp.http.get(response.headers["Location"])
+    assert "img-src 'self' data:;" in page.headers["Content-Security-Policy"]
+    assert "client-logo" not in page.get_data(as_text=True)
+
+
+# -- 14. oidcc-registration-jwks-uri ---------------------------------------------------------------
+
+def test_oidcc_registration_jwks_uri_private_key_jwt_verified_with_fetched_keys(
+        register_rp, client_site, jwks, clock):
+    """oidcc-registration-jwks-uri (RFC 7591 §2 ``jwks_uri``, RFC 7523): the assertion is
+    verified with keys fetched from ``jwks_uri``, and the document is cached."""
+    key = make_client_key("rp-2026", kty="EC")
+    client_site.documents["/jwks.json"] = public_jwks(key)
+    rp = register_rp(key=key, jwks_uri=client_site.url("/jwks.json"),
+                     token_endpoint_auth_method="private_key_jwt")
+    for _ in range(2):
+        params, tokens = rp.tokens()
+        decode_id_token(tokens["id_token"], jwks, client_id=rp.reg["client_id"],
+                        now=clock.now(), nonce=params["nonce"])
+    assert client_site.fetches["/jwks.json"] == 1
+
+
+def test_oidcc_registration_jwks_uri_wrong_key_refused(register_rp, client_site):
+    """An assertion signed by a key that is not in ``jwks_uri`` (even after a re-fetch) is
+    ``invalid_client``."""
+    key = make_client_key("rp-a")
+    client_site.documents["/jwks.json"] = public_jwks(key)
+    rp = register_rp(key=make_client_key("rp-a"), jwks_uri=client_site.url("/jwks.json"),
+                     token_endpoint_auth_method="private_key_jwt")
+    _, result = rp.code_flow()
+    response = rp.token(result["code"])
+    assert response.status_code in (400, 401)
+    assert response.get_json()["error"] == "invalid_client"
+
+
+# -- 15-16. oidcc-registration-sector-uri / -sector-bad -----------------------------------------
+
+def test_oidcc_registration_sector_uri_accepted_when_listing_every_redirect_uri(
+        register_rp, client_site, app):
+    """oidcc-registration-sector-uri (OIDC Core §8.1, Registration §5): the sector document is
+    fetched, lists every redirect URI, and the client's sector is its host."""
+    redirect_uris = ["https://portal.stp.vinhlong.gov.vn/cb", "https://m.stp.vinhlong.gov.vn/cb"]
+    client_site.documents["/sector.json"] = [*redirect_uris, "https://other.example.vn/cb"]
+    rp = register_rp(redirect_uris=redirect_uris,
+                     sector_identifier_uri=client_site.url("/sector.json"))
+    assert rp.reg["sector_identifier_uri"] == client_site.url("/sector.json")
+    assert client_site.fetches["/sector.json"] == 1
+    with app.app_context():
+        from gateway.oidc.storage import get_client
+
+        assert get_client(rp.reg["client_id"]).sector_identifier == "127.0.0.1"
+    _, result = rp.code_flow()
+    assert "code" in result
+
+
+@pytest.mark.parametrize("document, status", [
+    (["https://portal.stp.vinhlong.gov.vn/cb"], 200),     # second redirect URI missing
+    ({"redirect_uris": ["https://portal.stp.vinhlong.gov.vn/cb"]}, 200),  # not an array
+    (None, 404),
+])
+def test_oidcc_registration_sector_bad_refused_and_nothing_stored(
+        client, client_site, initial_access_token, app, document, status):
+    """oidcc-registration-sector-bad: a sector document that does not list every redirect URI
+    (or is not an array, or is missing) is ``invalid_client_metadata``; nothing is stored."""
+    if status == 200:
+        client_site.documents["/sector.json"] = document
+    before = count_clients(app)
+    response = register(client, initial_access_token, {
+        "redirect_uris": ["https://portal.stp.vinhlong.gov.vn/cb",
+                          "https://m.stp.vinhlong.gov.vn/cb"],
+        "sector_identifier_uri": client_site.url("/sector.json"),
+    })
+    assert response.status_code == 400
+    assert response.get_json()["error"] == "invalid_client_metadata"
+    assert "sector_identifier_uri" in response.get_json()["error_description"]
+    assert count_clients(app) == before
+
+
+# -- 18. oidcc-refresh-token-rp-key-rotation ------------------------------------------------------
+
+def test_oidcc_refresh_token_rp_key_rotation_refetches_jwks_on_unknown_kid(
+        register_rp, client_site, monkeypatch):
+    """oidcc-refresh-token-rp-key-rotation: the RP publishes a new key with a new ``kid`` in its
+    ``jwks_uri``, waits, then authenticates with it; the gateway re-fetches ``jwks_uri`` on the
+    unknown ``kid`` and accepts it (here at the code exchange; the same client authentication
+    runs for every grant at the token endpoint)."""
+    from gateway.oidc import client_keys
+
+    class Time:  # the conformance suite waits 60 s before using the new key
+        offset = 0.0
+
+        @classmethod
+        def monotonic(cls):
+            return 1_000_000.0 + cls.offset
+
+    monkeypatch.setattr(client_keys, "time", Time)
+    old, new = make_client_key("2026-01"), make_client_key("2026-02")
+    client_site.documents["/jwks.json"] = public_jwks(old)
+    rp = register_rp(key=old, jwks_uri=client_site.url("/jwks.json"),
+                     token_endpoint_auth_method="private_key_jwt")
+    rp.tokens()
+    assert client_site.fetches["/jwks.json"] == 1
+
+    client_site.documents["/jwks.json"] = public_jwks(new)
+    Time.offset += 60
+    rp.key = new
+    rp.tokens()
+    assert client_site.fetches["/jwks.json"] == 2
+
+    # An assertion naming a kid that is nowhere fails without hammering the RP's site.
+    rp.key = make_client_key("2026-99")
+    _, result = rp.code_flow()
+    assert rp.token(result["code"]).get_json()["error"] == "invalid_client"
+    assert client_site.fetches["/jwks.json"] == 2
+
+
+# -- 23. oidcc-ensure-client-assertion-with-iss-aud-succeeds -----------------------------------
+
+@pytest.mark.parametrize("aud", [ISSUER, ISSUER + "/token", [ISSUER, "https://other.example"]])
+def test_oidcc_ensure_client_assertion_with_iss_aud_succeeds(register_rp, aud):
+    """oidcc-ensure-client-assertion-with-iss-aud-succeeds (RFC 7523 §3 item 3; FAPI 2.0): the
+    assertion's ``aud`` may be the issuer, the token endpoint URL, or a list holding one."""
+    key = make_client_key("k1")
+    rp = register_rp(key=key, jwks=public_jwks(key), token_endpoint_auth_method="private_key_jwt")
+    rp.assertion_aud = aud
+    _, tokens = rp.tokens()
+    assert tokens["access_token"]
+
+
+def _private_key_jwt_rp(register_rp, **metadata):
+    key = make_client_key("k1")
+    return register_rp(key=key, jwks=public_jwks(key), token_endpoint_auth_method="private_key_jwt",
+                       **metadata)
+
+
+@pytest.mark.parametrize("overrides", [
+    {"aud": "https://elsewhere.example/token"},
+    {"iss": "someone-else"},
+    {"sub": None},
+    {"exp": None},
+    {"jti": None},
+    {"exp": 1_000},                 # expired
+    {"exp": "tomorrow"},
+])
+def test_private_key_jwt_bad_assertion_is_invalid_client(register_rp, overrides):
+    """RFC 7523 §3: ``iss`` = ``sub`` = client_id, ``aud`` this server, ``exp`` in the future,
+    a ``jti``; otherwise ``invalid_client`` (never a 500)."""
+    rp = _private_key_jwt_rp(register_rp)
+    _, result = rp.code_flow()
+    response = rp.token(result["code"], assertion=rp.client_assertion(**overrides))
+    assert response.status_code in (400, 401)
+    assert response.get_json()["error"] == "invalid_client"
+
+
+def test_private_key_jwt_replayed_jti_refused(register_rp):
+    """RFC 7523 §3 item 7: an assertion (its ``jti``) is accepted once."""
+    rp = _private_key_jwt_rp(register_rp)
+    assertion = rp.client_assertion()
+    _, result = rp.code_flow()
+    assert rp.token(result["code"], assertion=assertion).status_code == 200
+    _, result = rp.code_flow()
+    response = rp.token(result["code"], assertion=assertion)
+    assert response.get_json()["error"] == "invalid_client"
+
+
+def test_private_key_jwt_far_future_exp_refused(register_rp, clock):
+    """An assertion living for days would pin its ``jti`` for days: refused."""
+    rp = _private_key_jwt_rp(register_rp)
+    _, result = rp.code_flow()
+    response = rp.token(result["code"], assertion=rp.client_assertion(exp=clock.now() + 86400))
+    assert response.get_json()["error"] == "invalid_client"
+
+
+def test_private_key_jwt_registered_signing_alg_enforced(register_rp):
+    """OIDC Registration §2 ``token_endpoint_auth_signing_alg``: other algorithms refused."""
+    rp = _private_key_jwt_rp(register_rp, token_endpoint_auth_signing_alg="PS256")
+    _, result = rp.code_flow()
+    response = rp.token(result["code"])  # signed RS256
+    assert response.get_json()["error"] == "invalid_client"
+
+
+def test_private_key_jwt_unsigned_or_mac_assertion_refused(register_rp):
+    """Never ``none``, never a MAC with the public key as secret."""
+    from joserfc.jwk import OctKey
+
+    rp = _private_key_jwt_rp(register_rp)
+    claims = {"iss": rp.reg["client_id"], "sub": rp.reg["client_id"], "aud": ISSUER,
+              "jti": "x1", "exp": rp.now() + 60}
+    mac = jwt.encode({"alg": "HS256", "kid": "k1"}, claims, OctKey.import_key("s" * 32))
+    _, result = rp.code_flow()
+    assert rp.token(result["code"], assertion=mac).get_json()["error"] == "invalid_client"
+
+
+def test_private_key_jwt_client_id_must_match_assertion(register_rp):
+    """RFC 7521 §4.2: a ``client_id`` parameter must name the assertion's client."""
+    rp = _private_key_jwt_rp(register_rp)
+    _, result = rp.code_flow()
+    response = rp.token(result["code"], client_id="another-client")
+    assert response.get_json()["error"] == "invalid_client"
+
+
+def test_private_key_jwt_client_cannot_use_a_secret_or_none(register_rp):
+    """A ``private_key_jwt`` client cannot fall back to no authentication."""
+    rp = _private_key_jwt_rp(register_rp)
+    _, result = rp.code_flow()
+    response = rp.http.post("/token", data={
+        "grant_type": "authorization_code", "code": result["code"],
+        "redirect_uri": rp.reg["redirect_uri"], "code_verifier": rp.verifier,
+        "client_id": rp.reg["client_id"]})
+    assert response.get_json()["error"] == "invalid_client"
+
+
+# -- 9. oidcc-discovery-endpoint-verification (what this plan adds) ---------------------------
+
+def test_oidcc_discovery_endpoint_verification_dynamic_members(client):
+    """Discovery §3 / RFC 8414 §2: the registration endpoint and exactly the client
+    authentication and signing algorithms that work."""
+    metadata = client.get("/.well-known/openid-configuration").get_json()
+    assert metadata["registration_endpoint"] == ISSUER + "/register"
+    assert "private_key_jwt" in metadata["token_endpoint_auth_methods_supported"]
+    assert "client_secret_jwt" not in metadata["token_endpoint_auth_methods_supported"]
+    assert metadata["token_endpoint_auth_signing_alg_values_supported"] == [
+        "RS256", "PS256", "ES256"]
+    assert metadata["userinfo_signing_alg_values_supported"] == ["RS256", "PS256", "ES256"]
+    for name in ("token_endpoint_auth_signing_alg_values_supported",
+                 "userinfo_signing_alg_values_supported",
+                 "id_token_signing_alg_values_supported"):
+        assert "none" not in metadata[name] and "HS256" not in metadata[name], name
