@@ -235,6 +235,11 @@ class OpenIDClientMetadataClaims(_OpenIDClaims):
             if uri is not None:
                 _check_fetchable_uri(key, uri)
 
+    def validate_default_max_age(self):
+        # Not applied by the authorization endpoint: refuse rather than ignore it.
+        if self.get("default_max_age") is not None:
+            raise _error("default_max_age", "not supported; send max_age with each request")
+
     def validate_default_acr_values(self):
         supported = list(self.params.get("acr_values_supported") or [])
         if set(self.get("default_acr_values") or []) - set(supported):
@@ -418,7 +423,8 @@ class ClientConfigurationEndpoint(_MetadataMixin, _ConfigurationEndpoint):
     def authenticate_token(self, request):
         token = _bearer_token(request)
         client = storage.get_client_by_registration_access_token(token)
-        if client is None:
+        # A token is valid for its own client's URL only (RFC 7592 §2: otherwise RFC 6750 §3).
+        if client is None or client.client_id != flask_request.view_args.get("client_id"):
             raise InvalidTokenError("A valid registration access token is required.")
         return _RegistrationAccessToken(client, token)
 
