@@ -23,8 +23,6 @@ from authlib.oidc.core.errors import (
     RequestURINotSupportedError,
 )
 from flask import current_app, redirect, url_for
-from joserfc import jwt
-from joserfc.errors import JoseError
 from werkzeug.datastructures import MultiDict
 
 from ..accounts.browser import current_user_session, get_browser_id
@@ -119,12 +117,10 @@ def _id_token_hint_subject(params) -> str | None:
     if not hint:
         return None
     try:
-        token = jwt.decode(hint, keys.get_public_key_set(), algorithms=["RS256", "PS256", "ES256"])
-    except (JoseError, ValueError) as exc:
+        claims = keys.decode_id_token_hint(hint, current_app.config["ISSUER"], now)
+    except ValueError as exc:
         raise InvalidRequestError("'id_token_hint' is not an ID token issued here.") from exc
-    if token.claims.get("iss") != current_app.config["ISSUER"]:
-        raise InvalidRequestError("'id_token_hint' is not an ID token issued here.")
-    return token.claims.get("sub")
+    return claims["sub"]
 
 
 def _redirect_to(endpoint: str, client_id: str, params: MultiDict, pending):

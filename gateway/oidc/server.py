@@ -22,6 +22,7 @@ from authlib.oidc.rpinitiated import EndSessionEndpoint as _EndSessionEndpoint
 from flask import current_app
 from flask import request as flask_request
 
+from ..clock import now
 from . import keys, storage
 from .claims import create_user_info
 from .grants import AuthorizationCodeGrant, OpenIDCode, S256CodeChallenge
@@ -171,6 +172,14 @@ class EndSessionEndpoint(_EndSessionEndpoint):
 
     def get_server_jwks(self):
         return keys.get_public_jwks()
+
+    def _validate_id_token_hint(self, id_token_hint: str) -> dict:
+        """§2: the OP MUST validate that it issued the hint. Authlib's check skips ``iss`` and
+        reads the wall clock; ours checks ``iss`` and uses the gateway clock (STYLE.md)."""
+        try:
+            return keys.decode_id_token_hint(id_token_hint, _issuer(), now)
+        except ValueError as exc:
+            raise InvalidRequestError("'id_token_hint' is not an ID token issued here.") from exc
 
     def end_session(self, end_session_request):
         from ..accounts.browser import end_current_session
