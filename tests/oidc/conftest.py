@@ -51,6 +51,11 @@ class TracingRelyingParty(RelyingParty):
         return query_of(location)
 
 
+@pytest.fixture(autouse=True)
+def _fast_keys(fast_signing_keys):
+    """Reused signing keys (see ``tests/conftest.py``): protocol tests stay fast."""
+
+
 @pytest.fixture
 def rp(client, factory):
     """A registered confidential relying party (``client_secret_basic``) and a citizen."""

@@ -1,7 +1,8 @@
 """OpenID Connect Dynamic certification plan, module by module (CONFORMANCE.md §2d), through the
-real HTTP surface: ``/register`` (RFC 7591), ``/authorize``, ``/token`` with ``private_key_jwt``
-(RFC 7523), ``/userinfo``; the client's ``jwks_uri`` and ``sector_identifier_uri`` are served by
-a small web site on 127.0.0.1."""
+real HTTP surface. First with clients the operator registered (``create-client``), then with
+clients that registered themselves at ``/register`` (RFC 7591) and authenticate at ``/token``
+with ``private_key_jwt`` (RFC 7523); their ``jwks_uri`` and ``sector_identifier_uri`` are served
+by a small web site on 127.0.0.1."""
 
 from __future__ import annotations
 
@@ -11,12 +12,103 @@ from joserfc import jwt
 from tests.conftest import ISSUER
 from tests.oidc.conftest import (
     ALGORITHMS,
+    TracingRelyingParty,
     bearer,
     decode_id_token,
     make_client_key,
     public_jwks,
     register,
 )
+
+
+def _set_metadata(app, client_id, **changes):
+    from gateway.extensions import db
+    from gateway.oidc.storage import get_client
+
+    with app.app_context():
+        client = get_client(client_id)
+        client.set_client_metadata({**client.client_metadata, **changes})
+        db.session.commit()
+
+
+@pytest.mark.parametrize("rotated", [False, True], ids=["one_key", "after_rotation"])
+def test_oidcc_userinfo_rs256_signed_response(app, rp, client, runner, rotated):
+    """oidcc-userinfo-rs256 (OIDC Core §5.3.2): a client registered with
+    ``userinfo_signed_response_alg=RS256`` gets ``application/jwt`` signed by a key named by
+    ``kid`` in ``jwks_uri``, with ``iss`` and ``aud``, and the same ``sub``."""
+    from joserfc.jwk import KeySet
+
+    _set_metadata(app, rp.reg["client_id"], userinfo_signed_response_alg="RS256")
+    if rotated:
+        runner.invoke(args=["rotate-keys"])
+    _, tokens = rp.tokens()
+    response = client.get("/userinfo", headers=bearer(tokens["access_token"]))
+    assert response.status_code == 200 and response.mimetype == "application/jwt"
+    jwks = KeySet.import_key_set(client.get("/jwks").get_json())
+    token = jwt.decode(response.get_data(as_text=True), jwks, algorithms=["RS256"])
+    assert token.header["alg"] == "RS256" and token.header["kid"]
+    assert token.claims["iss"] == ISSUER and token.claims["aud"] == rp.reg["client_id"]
+    assert token.claims["sub"] == rp.citizen["subject"] and token.claims["name"]
+
+
+def test_oidcc_ensure_redirect_uri_in_authorization_request(client, factory):
+    """oidcc-ensure-redirect-uri-in-authorization-request: two registered URIs, none sent:
+    error page (OIDC Core §3.1.2.1 makes ``redirect_uri`` REQUIRED anyway)."""
+    reg = factory.oauth_client(redirect_uris=["https://a.example.vn/cb", "https://b.example.vn/cb"])
+    rp = TracingRelyingParty(client, reg, factory.citizen())
+    _, response = rp.authorize(redirect_uri=None)
+    assert response.status_code == 400 and "Location" not in response.headers
+
+
+@pytest.fixture
+def query_rp(client, factory):
+    reg = factory.oauth_client(redirect_uris=["https://rp.example.vn/cb?tenant=vinhlong"])
+    return TracingRelyingParty(client, reg, factory.citizen())
+
+
+def test_oidcc_redirect_uri_query_ok(query_rp):
+    """oidcc-redirect-uri-query-OK: a registered query component is kept, exact match."""
+    params, response = query_rp.authorize()
+    result = query_rp.follow_to_callback(response)
+    assert result["tenant"] == "vinhlong" and result["code"]
+    assert query_rp.token(result["code"]).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "redirect_uri",
+    ["https://rp.example.vn/cb?tenant=other", "https://rp.example.vn/cb",
+     "https://rp.example.vn/cb?tenant=vinhlong&x=1", "https://rp.example.vn/cb?x=1&tenant=vinhlong"],
+    ids=["query_mismatch", "query_removed", "query_added", "query_reordered"],
+)
+def test_oidcc_redirect_uri_query_mismatch(query_rp, redirect_uri):
+    """oidcc-redirect-uri-query-mismatch / -added (RFC 9700 §2.1): error page, no redirect."""
+    _, response = query_rp.authorize(redirect_uri=redirect_uri)
+    assert response.status_code == 400 and "Location" not in response.headers
+
+
+def test_oidcc_redirect_uri_query_added_to_plain_uri(rp):
+    """oidcc-redirect-uri-query-added: a query added to a URI registered without one."""
+    _, response = rp.authorize(redirect_uri=rp.reg["redirect_uri"] + "?foo=bar")
+    assert response.status_code == 400 and "Location" not in response.headers
+
+
+def test_oidcc_redirect_uri_regfrag_refused_at_registration(app):
+    """oidcc-redirect-uri-regfrag: a redirect URI with a fragment cannot be registered."""
+    from gateway.oidc.clients import InvalidClientMetadata, create_client
+
+    with app.app_context(), pytest.raises(InvalidClientMetadata, match="fragment"):
+        create_client(client_name="x", redirect_uris=["https://rp.example.vn/cb#frag"])
+
+
+def test_oidcc_loopback_redirect_uri_allowed_for_native_apps(client, factory):
+    """RFC 8252 §7.3 / RFC 9700 §2.6: http is allowed only on loopback."""
+    reg = factory.oauth_client(redirect_uris=["http://127.0.0.1:8765/cb"],
+                               token_endpoint_auth_method="none")
+    rp = TracingRelyingParty(client, reg, factory.citizen())
+    rp.tokens()
+
+
+# == clients registered dynamically (RFC 7591) ==================================================
 
 
 def count_clients(app) -> int:
@@ -87,7 +179,8 @@ def test_oidcc_userinfo_plain_json_without_registered_alg(register_rp, client):
 
 # -- 4. oidcc-ensure-redirect-uri-in-authorization-request --------------------------------------
 
-def test_oidcc_ensure_redirect_uri_in_authorization_request(register_rp):
+def test_oidcc_ensure_redirect_uri_in_authorization_request_when_registered_dynamically(
+        register_rp):
     """oidcc-ensure-redirect-uri-in-authorization-request (OIDC Core §3.1.2.1): a client with two
     redirect URIs that omits ``redirect_uri`` gets an error page, no redirect."""
     rp = register_rp(redirect_uris=["https://rp.example.vn/a", "https://rp.example.vn/b"])
@@ -99,7 +192,7 @@ def test_oidcc_ensure_redirect_uri_in_authorization_request(register_rp):
 
 # -- 5-7. oidcc-redirect-uri-query-OK / -mismatch / -added ----------------------------------------
 
-def test_oidcc_redirect_uri_query_ok(register_rp):
+def test_oidcc_redirect_uri_query_ok_when_registered_dynamically(register_rp):
     """oidcc-redirect-uri-query-OK (RFC 9700 §2.1 exact match): a registered query is kept."""
     registered = "https://rp.example.vn/callback?agency=stp&lang=vi"
     rp = register_rp(redirect_uris=[registered])
@@ -113,14 +206,14 @@ def test_oidcc_redirect_uri_query_ok(register_rp):
     "https://rp.example.vn/callback?lang=vi&agency=stp",
     "https://rp.example.vn/callback?agency=stp",
 ])
-def test_oidcc_redirect_uri_query_mismatch(register_rp, sent):
+def test_oidcc_redirect_uri_query_mismatch_when_registered_dynamically(register_rp, sent):
     """oidcc-redirect-uri-query-mismatch: a different query is an error page, no redirect."""
     rp = register_rp(redirect_uris=["https://rp.example.vn/callback?agency=stp&lang=vi"])
     _, response = rp.authorize(redirect_uri=sent)
     assert response.status_code == 400 and "Location" not in response.headers
 
 
-def test_oidcc_redirect_uri_query_added(register_rp):
+def test_oidcc_redirect_uri_query_added_when_registered_dynamically(register_rp):
     """oidcc-redirect-uri-query-added: a query added to a URI registered without one is an
     error page, no redirect."""
     rp = register_rp(redirect_uris=["https://rp.example.vn/callback"])
