@@ -26,7 +26,8 @@ from .client_keys import ClientKeyError, key_resolver
 
 SIGNING_ALGS = ["RS256", "PS256", "ES256"]
 #: Longest accepted assertion lifetime (``exp`` from now), seconds: bounds the ``jti`` store.
-MAX_ASSERTION_LIFETIME = 600
+#: An hour, because that is what Authlib's ``PrivateKeyJWT`` signs by default.
+MAX_ASSERTION_LIFETIME = 3600
 #: Clock skew allowed on ``exp``, ``nbf`` and ``iat``, seconds.
 LEEWAY = 30
 
