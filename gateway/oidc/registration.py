@@ -100,7 +100,8 @@ def validate_metadata_types(data) -> None:
         elif field in _INTEGERS:
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
                 raise _error(field, "must be a non-negative integer")
-        elif field.endswith(("_uri", "_name", "_alg", "_type", "_method")) or field == "scope":
+        elif field.endswith(("_uri", "_name", "_alg", "_type", "_method")) or field in (
+                "scope", "software_id", "software_version"):
             if not isinstance(value, str):
                 raise _error(field, "must be a string")
 

@@ -109,6 +109,7 @@ BAD_REGISTRATIONS = [
     ({"contacts": "it@soyte.vinhlong.gov.vn"}, METADATA, "contacts"),
     ({"contacts": [f"a{i}@example.vn" for i in range(11)]}, METADATA, "contacts"),
     ({"application_type": "desktop"}, METADATA, "application_type"),
+    ({"software_id": {"id": 1}}, METADATA, "software_id"),
     ({"default_max_age": -1}, METADATA, "default_max_age"),
     ({"default_max_age": 3600}, METADATA, "default_max_age"),
     ({"default_max_age": "3600"}, METADATA, "default_max_age"),
