@@ -72,6 +72,10 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
             return None
         if now() >= record.expires_at:
             return None
+        if storage.check_session_ended(record.sid):
+            # Signed out since the code was issued: no fresh tokens for an ended session
+            # (their siblings were revoked at logout, ``storage.end_user_session``).
+            return None
         return record
 
     def create_token_response(self):

@@ -164,6 +164,14 @@ def get_user_session(handle: str | None) -> UserSession | None:
     return session
 
 
+def check_session_ended(sid: str | None) -> bool:
+    """True when the SSO session ``sid`` was ended (sign-out, logout, or signing in again)."""
+    if not sid:
+        return False
+    ended_at = db.session.scalar(select(UserSession.ended_at).where(UserSession.sid == sid))
+    return ended_at is not None
+
+
 def touch_user_session(session: UserSession) -> None:
     current = now()
     if current - session.last_seen_at >= 60:  # write at most once a minute
