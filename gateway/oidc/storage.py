@@ -238,3 +238,17 @@ def exists_nonce(client_id: str | None, nonce: str) -> bool:
         )
         is not None
     )
+
+
+def exists_code_challenge(client_id: str | None, code_challenge: str) -> bool:
+    """True when a code was already issued to this client for this PKCE challenge: a constant
+    challenge protects nothing (RFC 9700 §2.1.1)."""
+    return (
+        db.session.scalar(
+            select(AuthorizationCode.id)
+            .where(AuthorizationCode.client_id == client_id,
+                   AuthorizationCode.code_challenge == code_challenge)
+            .limit(1)
+        )
+        is not None
+    )
