@@ -148,6 +148,22 @@ def create_user_session(*, citizen_id, acr, amr, ip_address=None, user_agent=Non
     return session, handle
 
 
+def renew_user_session(session: UserSession, *, acr, amr) -> str:
+    """Record a fresh sign-in of the same person in their session: new cookie handle (no
+    fixation), new ``auth_time``; the ``sid`` and the tokens issued under it stay. Returns the
+    new handle."""
+    handle = secrets.token_urlsafe(32)
+    current = now()
+    session.handle_digest = digest(handle)
+    session.auth_time = current
+    session.acr = acr
+    session.amr = list(amr)
+    session.last_seen_at = current
+    session.expires_at = current + current_app.config["SSO_SESSION_LIFETIME"]
+    db.session.commit()
+    return handle
+
+
 def get_user_session(handle: str | None) -> UserSession | None:
     """The live session for a cookie handle, or None when absent, ended, expired or idle."""
     if not handle or len(handle) > 128:
