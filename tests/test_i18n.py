@@ -61,7 +61,9 @@ def _compiled_catalogues():
         except BaseException:
             os.unlink(tmp)
             raise
-    babel.domain_instance.cache.clear()
+    domain = babel.__dict__.get("domain_instance")  # a cached_property: set once first used
+    if domain is not None:
+        domain.cache.clear()
 
 
 @pytest.fixture(autouse=True)
