@@ -108,6 +108,53 @@ def test_oidcc_loopback_redirect_uri_allowed_for_native_apps(client, factory):
     rp.tokens()
 
 
+@pytest.fixture
+def native_rp(client, factory):
+    reg = factory.oauth_client(redirect_uris=["http://127.0.0.1:8765/cb", "http://[::1]/cb"],
+                               token_endpoint_auth_method="none")
+    return TracingRelyingParty(client, reg, factory.citizen())
+
+
+@pytest.mark.parametrize(
+    "redirect_uri", ["http://127.0.0.1:51234/cb", "http://127.0.0.1/cb", "http://[::1]:4000/cb"]
+)
+def test_oidcc_loopback_redirect_uri_any_port_for_native_apps(native_rp, redirect_uri):
+    """RFC 8252 §7.3, RFC 9700 §2.1: a native app's loopback redirect URI may use any port; the
+    token request must then repeat the URI actually used."""
+    native_rp.reg = {**native_rp.reg, "redirect_uri": redirect_uri}
+    params, tokens = native_rp.tokens()
+    assert tokens["access_token"]
+
+
+@pytest.mark.parametrize(
+    "redirect_uri",
+    ["http://127.0.0.1:51234/other", "http://127.0.0.1:51234/cb?x=1", "http://127.0.0.2:8765/cb",
+     "https://127.0.0.1:8765/cb", "http://localhost:8765/cb", "http://127.0.0.1:99999/cb",
+     "http://user@127.0.0.1:8765/cb"],
+    ids=["path", "query", "other_address", "https", "localhost_name", "bad_port", "userinfo"],
+)
+def test_oidcc_loopback_redirect_uri_only_port_may_vary(native_rp, redirect_uri):
+    _, response = native_rp.authorize(redirect_uri=redirect_uri)
+    assert response.status_code == 400 and "Location" not in response.headers
+
+
+def test_oidcc_loopback_port_fixed_for_confidential_clients(client, factory):
+    """Only native apps (public clients) get the free port; a confidential client registered
+    on loopback is matched exactly."""
+    reg = factory.oauth_client(redirect_uris=["http://127.0.0.1:5001/callback"])
+    rp = TracingRelyingParty(client, reg, factory.citizen())
+    _, response = rp.authorize(redirect_uri="http://127.0.0.1:6666/callback")
+    assert response.status_code == 400 and "Location" not in response.headers
+
+
+def test_oidcc_loopback_code_bound_to_port_used(native_rp):
+    """The code is bound to the exact URI of the request, port included (RFC 6749 §4.1.3)."""
+    native_rp.reg = {**native_rp.reg, "redirect_uri": "http://127.0.0.1:51234/cb"}
+    _, result = native_rp.code_flow()
+    response = native_rp.token(result["code"], redirect_uri="http://127.0.0.1:8765/cb")
+    assert response.status_code == 400 and response.get_json()["error"] == "invalid_grant"
+
+
 # == clients registered dynamically (RFC 7591) ==================================================
 
 
