@@ -180,6 +180,15 @@ class OAuthClientMetadataClaims(_OAuthClaims):
         if any(not isinstance(key, dict) or "d" in key or key.get("kty") == "oct"
                for key in keys):
             raise _error("jwks", "public keys only")
+        kids = [key.get("kid") for key in keys]
+        if len(keys) > 1 and (None in kids or len(set(kids)) != len(kids)):
+            raise _error("jwks", "several keys need distinct kid values")
+        for key in keys:
+            # RFC 7518 §3.3 and FAPI 2.0 §5.4.1: RSA keys of at least 2048 bits (checked
+            # before importing, which only warns about small keys).
+            modulus = key.get("n") if key.get("kty") == "RSA" else None
+            if isinstance(modulus, str) and len(modulus.rstrip("=")) * 6 < 2048 - 7:
+                raise _error("jwks", "RSA keys must have at least 2048 bits")
         try:
             KeySet.import_key_set(self["jwks"])
         except (JoseError, ValueError, TypeError, KeyError) as exc:

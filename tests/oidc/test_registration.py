@@ -4,8 +4,10 @@ administrator issues per agency: strict metadata, precise errors, nothing stored
 from __future__ import annotations
 
 import json
+import warnings
 
 import pytest
+from joserfc.jwk import RSAKey
 
 from tests.conftest import ISSUER
 from tests.oidc.conftest import (
@@ -19,6 +21,9 @@ from tests.oidc.conftest import (
 GOOD = {"redirect_uris": ["https://rp.example.vn/callback"], "client_name": "Sở Y tế"}
 PRIVATE = make_client_key("private")
 PRIVATE_JWKS = {"keys": [PRIVATE.as_dict(private=True)]}
+with warnings.catch_warnings():  # joserfc rightly warns about a 1024-bit key: that is the point
+    warnings.simplefilter("ignore")
+    SMALL_RSA = RSAKey.generate_key(1024, {"kid": "small"}, private=True)
 
 
 def stored_counts(app) -> tuple[int, int]:
@@ -74,6 +79,8 @@ BAD_REGISTRATIONS = [
     ({"jwks": {"keys": [{"kty": "RSA", "n": "x"}]}}, METADATA, "jwks"),
     ({"jwks": {"keys": [{"kty": "oct", "k": "c2VjcmV0"}]}}, METADATA, "jwks"),
     ({"jwks": "keys"}, METADATA, "jwks"),
+    ({"jwks": public_jwks(make_client_key("a"), make_client_key("a", "EC"))}, METADATA, "jwks"),
+    ({"jwks": {"keys": [SMALL_RSA.as_dict(private=False)]}}, METADATA, "jwks"),
     ({"jwks": public_jwks(PRIVATE), "jwks_uri": "https://rp.example.vn/jwks"}, METADATA, "jwks"),
     ({"jwks_uri": "http://rp.example.vn/jwks"}, METADATA, "jwks_uri"),
     ({"token_endpoint_auth_method": "client_secret_jwt"}, METADATA,
