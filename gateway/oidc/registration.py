@@ -55,6 +55,8 @@ _UNSUPPORTED = ("id_token_encrypted_response_alg", "id_token_encrypted_response_
                 "userinfo_encrypted_response_alg", "userinfo_encrypted_response_enc",
                 "request_object_encryption_alg", "request_object_encryption_enc",
                 "authorization_encrypted_response_alg", "authorization_encrypted_response_enc")
+#: Most values in one array (redirect URIs and the like): a registration is not a bulk upload.
+MAX_LIST_LENGTH = 20
 #: Methods that get a client secret.
 SECRET_AUTH_METHODS = ("client_secret_basic", "client_secret_post")
 
@@ -91,6 +93,8 @@ def validate_metadata_types(data) -> None:
         if field in _STRING_LISTS:
             if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
                 raise _error(field, "must be an array of strings")
+            if len(value) > MAX_LIST_LENGTH:
+                raise _error(field, f"at most {MAX_LIST_LENGTH} values")
         elif field in _BOOLEANS:
             if not isinstance(value, bool):
                 raise _error(field, "must be true or false")

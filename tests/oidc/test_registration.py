@@ -46,6 +46,8 @@ BAD_REGISTRATIONS = [
     ({"redirect_uris": []}, REDIRECT, "redirect_uris"),
     ({"redirect_uris": "https://rp.example.vn/callback"}, METADATA, "redirect_uris"),
     ({"redirect_uris": [42]}, METADATA, "redirect_uris"),
+    ({"redirect_uris": [f"https://rp.example.vn/cb{i}" for i in range(21)]}, METADATA,
+     "redirect_uris"),
     ({"redirect_uris": ["https://rp.example.vn/callback#frag"]}, REDIRECT, "redirect_uris"),
     ({"redirect_uris": ["http://rp.example.vn/callback"]}, REDIRECT, "redirect_uris"),
     ({"redirect_uris": ["/callback"]}, REDIRECT, "redirect_uris"),
