@@ -5,7 +5,11 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
+import subprocess
 from pathlib import Path
+
+import pytest
 
 from tests.oidc.conftest import register
 
@@ -41,3 +45,13 @@ def test_agency_guide_node_example_pins_openid_client():
     package = json.loads((DOCS / "examples" / "node" / "package.json").read_text("utf-8"))
     version = package["dependencies"]["openid-client"]
     assert re.fullmatch(r"\d+\.\d+\.\d+", version), "pin an exact version"
+
+
+def test_agency_guide_node_example_parses():
+    """The Node.js example is valid JavaScript (it runs for real in tests/interop)."""
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("node is not installed")
+    result = subprocess.run([node, "--check", str(DOCS / "examples" / "node" / "sign-in.mjs")],
+                            capture_output=True, text=True, timeout=30)
+    assert result.returncode == 0, result.stderr
