@@ -65,6 +65,13 @@ def _error(field: str, message: str) -> InvalidClientMetadataError:
     return InvalidClientMetadataError(f"{field}: {message}")
 
 
+def _quote(values) -> str:
+    """Values sent by the client, for an ``error_description`` (RFC 6749 §5.2 allows only
+    printable ASCII without quote or backslash): anything else is not echoed."""
+    safe = sorted(v for v in values if v.isascii() and v.isprintable() and not set(v) & set('"\\'))
+    return ", ".join(safe[:5]) if len(safe) == len(values) else "values"
+
+
 def _in_development() -> bool:
     return current_app.config.get("ENV") == "development"
 
@@ -140,7 +147,7 @@ class OAuthClientMetadataClaims(_OAuthClaims):
         self.setdefault("grant_types", ["authorization_code"])
         unsupported = set(self["grant_types"]) - set(self._supported("grant_types_supported"))
         if unsupported:
-            raise _error("grant_types", "unsupported " + ", ".join(sorted(unsupported)))
+            raise _error("grant_types", "unsupported " + _quote(unsupported))
         if "authorization_code" not in self["grant_types"]:
             raise _error("grant_types", "must include authorization_code")
 
@@ -159,7 +166,7 @@ class OAuthClientMetadataClaims(_OAuthClaims):
         scopes = set(self["scope"].split())
         unsupported = scopes - set(self._supported("scopes_supported"))
         if unsupported:
-            raise _error("scope", "unsupported " + ", ".join(sorted(unsupported)))
+            raise _error("scope", "unsupported " + _quote(unsupported))
         if "openid" not in scopes:
             raise _error("scope", "must include openid")
 

@@ -555,3 +555,17 @@ def test_oidcc_discovery_endpoint_verification_dynamic_members(client):
                  "userinfo_signing_alg_values_supported",
                  "id_token_signing_alg_values_supported"):
         assert "none" not in metadata[name] and "HS256" not in metadata[name], name
+
+
+@pytest.mark.parametrize("assertion", [
+    "x", "a.b.c", "e30.e30.", "eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.",
+    "eyJhbGciOiJSUzI1NiJ9.WzFd.c2ln",            # payload is a JSON array
+    "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOjF9.c2ln",    # sub is a number
+    "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiLDqSJ9.c2ln",  # sub is no client
+])
+def test_private_key_jwt_garbage_assertion_is_invalid_client_never_500(register_rp, assertion):
+    rp = _private_key_jwt_rp(register_rp)
+    _, result = rp.code_flow()
+    response = rp.token(result["code"], assertion=assertion)
+    assert response.status_code in (400, 401)
+    assert response.get_json()["error"] == "invalid_client"

@@ -483,3 +483,31 @@ def test_pairwise_client_with_several_redirect_hosts_needs_sector_uri(client,
         "subject_type": "pairwise"})
     assert response.status_code == 400
     assert "sector_identifier_uri" in response.get_json()["error_description"]
+
+
+# -- any JSON value in any field: a 201 or a precise 400, never a 500 ---------------------------
+
+FIELDS = sorted({
+    "redirect_uris", "post_logout_redirect_uris", "token_endpoint_auth_method", "grant_types",
+    "response_types", "client_name", "client_uri", "logo_uri", "scope", "contacts", "tos_uri",
+    "policy_uri", "jwks_uri", "jwks", "software_id", "software_version",
+    "token_endpoint_auth_signing_alg", "application_type", "sector_identifier_uri",
+    "subject_type", "id_token_signed_response_alg", "userinfo_signed_response_alg",
+    "default_max_age", "require_auth_time", "default_acr_values", "initiate_login_uri",
+    "request_object_signing_alg", "request_uris", "backchannel_logout_uri",
+    "backchannel_logout_session_required", "frontchannel_logout_uri",
+    "frontchannel_logout_session_required", "client_id", "client_secret",
+})
+ODD_VALUES = ["", "x", 0, -1, 1.5, True, False, [], [1], ["x"], [[]], {}, {"keys": "x"},
+              {"keys": [1]}, "é\u0000\n"]
+
+
+@pytest.mark.parametrize("field", FIELDS)
+def test_register_odd_values_never_500(app, client, initial_access_token, field):
+    for value in ODD_VALUES:
+        response = register(client, initial_access_token, {**GOOD, field: value})
+        assert response.status_code in (201, 400), (field, value, response.get_data())
+        if response.status_code == 400:
+            body = response.get_json()
+            assert body["error"] in ("invalid_client_metadata", "invalid_redirect_uri")
+            assert body["error_description"]
