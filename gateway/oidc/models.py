@@ -82,7 +82,7 @@ class OAuth2Client(db.Model, OAuth2ClientMixin):
 
     def check_client_secret(self, client_secret: str) -> bool:
         """Constant-time comparison of digests (Authlib's mixin compares plain text)."""
-        if not self.client_secret or not client_secret:
+        if not self.client_secret or not client_secret or not isinstance(client_secret, str):
             return False
         return hmac.compare_digest(self.client_secret, digest(client_secret))
 

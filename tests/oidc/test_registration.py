@@ -511,3 +511,12 @@ def test_register_odd_values_never_500(app, client, initial_access_token, field)
             body = response.get_json()
             assert body["error"] in ("invalid_client_metadata", "invalid_redirect_uri")
             assert body["error_description"]
+
+
+@pytest.mark.parametrize("field", FIELDS)
+def test_client_configuration_update_odd_values_never_500(client, registered, field):
+    headers = bearer(registered["registration_access_token"])
+    for value in ODD_VALUES:
+        body = {**GOOD, "client_id": registered["client_id"], field: value}
+        response = client.put(registered["path"], json=body, headers=headers)
+        assert response.status_code in (200, 400), (field, value, response.get_data())
