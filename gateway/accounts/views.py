@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from authlib.oauth2 import OAuth2Error
 from flask import Blueprint, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from werkzeug.datastructures import MultiDict
 
 from ..errors import render_error_page
 from ..oidc import storage
+from ..oidc.authorization import get_consent_scope
 from ..oidc.claims import SCOPE_CLAIMS, describe_scopes
 from .authentication import TooManyAttempts, authenticate
 from .browser import current_user_session, end_current_session, get_browser_id, start_user_session
@@ -86,7 +88,10 @@ def consent():
     client = storage.get_client(pending.client_id)
     if client is None:
         return render_error_page(400, "invalid_client", None)
-    scope = client.get_allowed_scope(MultiDict(pending.params).get("scope") or "")
+    try:
+        scope = get_consent_scope(client, MultiDict(pending.params))
+    except OAuth2Error:
+        return render_error_page(400, "invalid_request", None)
     form = ConsentForm()
     if form.validate_on_submit():
         decision = request.form.get("decision")

@@ -10,8 +10,10 @@ browser, or lets Authlib issue the code. Errors go back to the client only once 
 
 from __future__ import annotations
 
+import json
+
 from authlib.oauth2 import OAuth2Error
-from authlib.oauth2.rfc6749 import InvalidRequestError, OAuth2Request
+from authlib.oauth2.rfc6749 import InvalidRequestError, OAuth2Request, scope_to_list
 from authlib.oidc.core.errors import ConsentRequiredError, LoginRequiredError
 from flask import current_app, redirect, url_for
 from joserfc import jwt
@@ -23,7 +25,7 @@ from ..accounts.consent import has_consent
 from ..clock import now
 from ..errors import render_error_page
 from . import keys, storage
-from .claims import get_subject
+from .claims import get_subject, parse_claims_request, scopes_for_claims
 
 
 class _Payload:
@@ -89,6 +91,21 @@ def _id_token_hint_subject(params) -> str | None:
     return token.claims.get("sub")
 
 
+def _resolved_params(request) -> MultiDict:
+    """The request's parameters after a request object (RFC 9101) replaced them, as strings."""
+    data = request.payload.data
+    if isinstance(data, MultiDict):
+        return MultiDict(data)
+    resolved = MultiDict()
+    for key, value in data.items():
+        if isinstance(value, (dict, list)):
+            value = json.dumps(value, separators=(",", ":"))
+        elif not isinstance(value, str):
+            value = str(value)
+        resolved.add(key, value)
+    return resolved
+
+
 def _redirect_to(endpoint: str, client_id: str, params: MultiDict, pending):
     if pending is None:
         uid = storage.create_pending_authorization(
@@ -97,6 +114,14 @@ def _redirect_to(endpoint: str, client_id: str, params: MultiDict, pending):
     else:
         uid = pending.uid
     return redirect(url_for(endpoint, interaction=uid), code=303)
+
+
+def get_consent_scope(client, params) -> str:
+    """The scopes a person consents to: the requested ones plus those covering claims asked for
+    individually with ``claims`` (OIDC Core §5.5), narrowed to what the client may have."""
+    requested = list(scope_to_list(params.get("scope") or "") or [])
+    requested += scopes_for_claims(parse_claims_request(params.get("claims")))
+    return client.get_allowed_scope(" ".join(requested))
 
 
 def _error_response(server, request, error: OAuth2Error):
@@ -118,6 +143,8 @@ def handle_authorization_request(server, params: MultiDict, pending=None):
 
     redirect_uri = grant.redirect_uri
     client = grant.client
+    # From here on, the parameters that count are those after any request object.
+    params = _resolved_params(request)
     prompts = _prompts(params)
     signed_in_here = bool(
         pending and user_session and pending.login_sid == user_session.sid
@@ -125,6 +152,7 @@ def handle_authorization_request(server, params: MultiDict, pending=None):
     try:
         max_age = _max_age(params)
         hinted_subject = _id_token_hint_subject(params)
+        consent_scope = get_consent_scope(client, params)
         needs_login = citizen is None or (
             not signed_in_here
             and (
@@ -139,7 +167,7 @@ def handle_authorization_request(server, params: MultiDict, pending=None):
             return _redirect_to("accounts.login", client.client_id, params, pending)
 
         consented = (pending is not None and pending.consent_given) or (
-            "consent" not in prompts and has_consent(citizen, client.client_id, request.scope)
+            "consent" not in prompts and has_consent(citizen, client.client_id, consent_scope)
         )
         if not consented and not (pending is not None and pending.denied):
             if "none" in prompts:

@@ -12,7 +12,7 @@ from authlib.oauth2.rfc6750 import BearerTokenValidator as _BearerTokenValidator
 from authlib.oauth2.rfc9207 import IssuerParameter as _IssuerParameter
 from authlib.oidc.core import UserInfoEndpoint as _UserInfoEndpoint
 from authlib.oidc.rpinitiated import EndSessionEndpoint as _EndSessionEndpoint
-from flask import current_app
+from flask import current_app, g
 from flask import request as flask_request
 
 from . import keys, storage
@@ -90,7 +90,10 @@ class UserInfoEndpoint(_UserInfoEndpoint):
     """OIDC Core §5.3, by GET and POST."""
 
     def generate_user_info(self, user, scope):
-        return create_user_info(user, scope)
+        # Authlib passes no token here; the resource protector has just put it on ``g``.
+        token = g.authlib_server_oauth2_token
+        claims = token.get_claims_request() or {}
+        return create_user_info(user, scope, token.get_client(), claims.get("userinfo"))
 
     def get_issuer(self) -> str:
         return _issuer()

@@ -35,7 +35,8 @@ def get_client(client_id: str | None) -> OAuth2Client | None:
 
 
 def save_authorization_code(code: str, *, client_id, citizen_id, redirect_uri, scope, nonce,
-                            session: UserSession, code_challenge, code_challenge_method) -> None:
+                            session: UserSession, code_challenge, code_challenge_method,
+                            claims: dict | None = None) -> None:
     issued = now()
     db.session.add(
         AuthorizationCode(
@@ -51,6 +52,7 @@ def save_authorization_code(code: str, *, client_id, citizen_id, redirect_uri, s
             amr=list(session.amr or []),
             code_challenge=code_challenge,
             code_challenge_method=code_challenge_method,
+            claims=claims,
             issued_at=issued,
             expires_at=issued + current_app.config["AUTHORIZATION_CODE_LIFETIME"],
         )

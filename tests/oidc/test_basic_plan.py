@@ -26,7 +26,7 @@ def test_oidcc_server_happy_flow_issues_signed_id_token_and_userinfo(rp, client,
     assert claims["iss"] == ISSUER
     assert claims["aud"] == rp.reg["client_id"]
     assert claims["nonce"] == params["nonce"]
-    assert claims["sub"] == rp.citizen["subject"]
+    assert claims["sub"] and claims["sub"] != rp.citizen["personal_id"]
     for name in ("exp", "iat", "auth_time", "acr", "amr", "sid", "at_hash"):
         assert name in claims, name
     assert claims["acr"] == "LoA1" and claims["amr"] == ["pwd"]
