@@ -18,6 +18,7 @@ from flask import request as flask_request
 from . import keys, storage
 from .claims import create_user_info
 from .grants import AuthorizationCodeGrant, OpenIDCode, S256CodeChallenge
+from .request_objects import RequestObjectExtension
 
 
 def _issuer() -> str:
@@ -118,6 +119,7 @@ def _create_server() -> AuthorizationServer:
     server = AuthorizationServer()
     server.register_grant(AuthorizationCodeGrant, [OpenIDCode(), S256CodeChallenge(required=True)])
     server.register_extension(IssuerParameter())
+    server.register_extension(RequestObjectExtension())
     protector = ResourceProtector()
     protector.register_token_validator(BearerTokenValidator())
     server.register_endpoint(UserInfoEndpoint(resource_protector=protector))

@@ -16,7 +16,8 @@ def _id_claims(tokens, jwks):
 
 
 def _userinfo(client, tokens):
-    response = client.get("/userinfo", headers={"Authorization": f"Bearer {tokens['access_token']}"})
+    bearer = {"Authorization": f"Bearer {tokens['access_token']}"}
+    response = client.get("/userinfo", headers=bearer)
     assert response.status_code == 200
     return response.get_json()
 
