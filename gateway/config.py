@@ -63,7 +63,10 @@ INTERACTION_LIFETIME = 15 * 60
 #: ``acr`` values, lowest assurance first. The password sign-in gives the first one.
 ACR_VALUES = ["LoA1", "LoA2"]
 #: ``acr`` values this deployment can actually reach (advertised in discovery).
-ACR_VALUES_SUPPORTED = ["LoA1"]
+ACR_VALUES_SUPPORTED = ["LoA1", "LoA2"]
+#: Highest level at which single sign-on reuses a session silently; above it, every client's
+#: request authenticates again (FranceConnect allows SSO only at its lowest level).
+SSO_REUSE_MAX_ACR = "LoA1"
 
 #: Algorithms for ID tokens a client may choose (``id_token_signed_response_alg``). Never ``none``.
 ID_TOKEN_SIGNING_ALGS = ["RS256", "PS256", "ES256"]

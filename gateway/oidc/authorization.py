@@ -20,6 +20,14 @@ from joserfc import jwt
 from joserfc.errors import JoseError
 from werkzeug.datastructures import MultiDict
 
+from ..accounts import totp
+from ..accounts.assurance import (
+    UnmetAuthenticationRequirementsError,
+    acr_rank,
+    check_sso_reusable,
+    get_reachable_acr,
+    get_required_acr,
+)
 from ..accounts.browser import current_user_session, get_browser_id
 from ..accounts.consent import has_consent
 from ..clock import now
@@ -106,6 +114,21 @@ def _resolved_params(request) -> MultiDict:
     return resolved
 
 
+def _needs_step_up(citizen, user_session, params, signed_in_here: bool) -> bool:
+    """``acr_values`` are "at least" (DOMAIN.md §6): step up with a second factor when the
+    session is below the level asked for, or when that level is above what single sign-on may
+    reuse; refuse when the person cannot reach it at all."""
+    required = get_required_acr(params)
+    if required is None:
+        return False
+    reachable = get_reachable_acr(citizen, totp.has_second_factor(citizen.id))
+    if acr_rank(reachable) < acr_rank(required):
+        raise UnmetAuthenticationRequirementsError()
+    if acr_rank(user_session.acr) < acr_rank(required):
+        return True
+    return not signed_in_here and not check_sso_reusable(required)
+
+
 def _redirect_to(endpoint: str, client_id: str, params: MultiDict, pending):
     if pending is None:
         uid = storage.create_pending_authorization(
@@ -165,6 +188,11 @@ def handle_authorization_request(server, params: MultiDict, pending=None):
             if "none" in prompts:
                 raise LoginRequiredError()
             return _redirect_to("accounts.login", client.client_id, params, pending)
+
+        if _needs_step_up(citizen, user_session, params, signed_in_here):
+            if "none" in prompts:
+                raise LoginRequiredError()
+            return _redirect_to("accounts.second_factor", client.client_id, params, pending)
 
         consented = (pending is not None and pending.consent_given) or (
             "consent" not in prompts and has_consent(citizen, client.client_id, consent_scope)

@@ -173,6 +173,14 @@ def touch_user_session(session: UserSession) -> None:
         db.session.commit()
 
 
+def raise_user_session(session: UserSession, *, acr: str, amr: list[str]) -> None:
+    """Record a step-up (a second factor) in a live session: new level, methods, ``auth_time``."""
+    session.acr = acr
+    session.amr = sorted(set(session.amr or []) | set(amr))
+    session.auth_time = now()
+    db.session.commit()
+
+
 def end_user_session(session: UserSession) -> None:
     session.ended_at = now()
     revoke_session_tokens(session.sid)
