@@ -37,7 +37,8 @@ def test_oidcc_userinfo_rs256_signed_response(app, rp, client, runner, rotated):
     token = jwt.decode(response.get_data(as_text=True), jwks, algorithms=["RS256"])
     assert token.header["alg"] == "RS256" and token.header["kid"]
     assert token.claims["iss"] == ISSUER and token.claims["aud"] == rp.reg["client_id"]
-    assert token.claims["sub"] == rp.citizen["subject"] and token.claims["name"]
+    id_token = jwt.decode(tokens["id_token"], jwks, algorithms=["RS256"])
+    assert token.claims["sub"] == id_token.claims["sub"] and token.claims["name"]
 
 
 def test_oidcc_ensure_redirect_uri_in_authorization_request(client, factory):
