@@ -108,6 +108,11 @@ def end_session():
     an ``id_token_hint``; otherwise sign out after confirmation and show a page."""
     from authlib.oauth2 import OAuth2Error
 
+    if request.method == "POST" and request.form.get("confirm") != "yes":
+        # As at /authorize: an RP's cross-site POST carries no SameSite=Lax cookie, so the
+        # session to end would look absent. Continue as the same request by GET (303).
+        query = urlencode(list(request.form.items(multi=True)))
+        return redirect(url_for("oidc.end_session") + (f"?{query}" if query else ""), code=303)
     try:
         end_session_request = authorization.validate_endpoint_request("end_session")
     except OAuth2Error as error:
