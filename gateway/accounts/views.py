@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, g, redirect, render_template, request, url_for
+from flask import Blueprint, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from werkzeug.datastructures import MultiDict
 
@@ -88,17 +88,30 @@ def consent():
         return render_error_page(400, "invalid_client", None)
     scope = client.get_allowed_scope(MultiDict(pending.params).get("scope") or "")
     form = ConsentForm()
+    # The decision counts for the person the page was shown to: if someone else signed in on
+    # this browser meanwhile (another tab), the page is shown again, to them (409).
+    shown_to = dict(session.get("consent_shown_to") or {})
+    status = 200
     if form.validate_on_submit():
-        decision = request.form.get("decision")
-        if decision == "allow":
-            grant_consent(user_session.citizen, client.client_id, scope)
-            pending.consent_given = True
-        elif decision == "deny":
-            pending.denied = True
+        if shown_to.get(pending.uid) != user_session.sid:
+            status = 409
         else:
-            return render_error_page(400, "invalid_request", None)
-        storage.save_pending_authorization(pending)
-        return redirect(url_for("oidc.resume", uid=pending.uid), code=303)
+            decision = request.form.get("decision")
+            if decision == "allow":
+                grant_consent(user_session.citizen, client.client_id, scope)
+                pending.consent_given = True
+            elif decision == "deny":
+                pending.denied = True
+            else:
+                return render_error_page(400, "invalid_request", None)
+            storage.save_pending_authorization(pending)
+            shown_to.pop(pending.uid, None)
+            session["consent_shown_to"] = shown_to
+            return redirect(url_for("oidc.resume", uid=pending.uid), code=303)
+    elif request.method == "POST":
+        status = 400
+    shown_to[pending.uid] = user_session.sid
+    session["consent_shown_to"] = dict(list(shown_to.items())[-5:])  # a few open tabs at most
     return render_template(
         "accounts/consent.html",
         form=form,
@@ -107,7 +120,7 @@ def consent():
         scopes=describe_scopes(scope),
         scope_claims=SCOPE_CLAIMS,
         pending=pending,
-    ), (400 if request.method == "POST" else 200)
+    ), status
 
 
 @bp.post("/signout")
