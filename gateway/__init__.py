@@ -33,6 +33,7 @@ def create_app(config: dict | None = None) -> Flask:
     default_config.validate_config(app.config)
 
     from . import cli, errors, security
+    from .accounts.self_service import bp as self_service_bp
     from .accounts.views import bp as accounts_bp
     from .clock import SystemClock
     from .extensions import babel, csrf, db
@@ -55,6 +56,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.jinja_env.globals["get_locale"] = get_locale
     app.register_blueprint(oidc_bp)
     app.register_blueprint(accounts_bp)
+    app.register_blueprint(self_service_bp)
     cli.init_app(app)
 
     if app.config.get("TRUSTED_PROXY_COUNT"):

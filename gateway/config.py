@@ -63,10 +63,25 @@ INTERACTION_LIFETIME = 15 * 60
 #: ``acr`` values, lowest assurance first. The password sign-in gives the first one.
 ACR_VALUES = ["LoA1", "LoA2"]
 #: ``acr`` values this deployment can actually reach (advertised in discovery).
-ACR_VALUES_SUPPORTED = ["LoA1"]
+ACR_VALUES_SUPPORTED = ["LoA1", "LoA2"]
+#: Highest level at which single sign-on reuses a session silently; above it, every client's
+#: request authenticates again (FranceConnect allows SSO only at its lowest level).
+SSO_REUSE_MAX_ACR = "LoA1"
 
 #: Algorithms for ID tokens a client may choose (``id_token_signed_response_alg``). Never ``none``.
 ID_TOKEN_SIGNING_ALGS = ["RS256", "PS256", "ES256"]
+
+#: ``sub`` for clients that do not choose: ``pairwise`` (a different ``sub`` per sector, so
+#: agencies cannot join their records on it; OIDC Core §8.1) or ``public``.
+SUBJECT_TYPE_DEFAULT = "pairwise"
+#: Secret mixed into pairwise subjects. Operators MUST set it once and never change it (every
+#: agency would see new subjects). Development uses a fixed, public value.
+PAIRWISE_SALT = None
+
+#: Values of the national-portal claim aliases (DOMAIN.md §2; observed in integration code, not a
+#: published spec, so configurable): ``GioiTinh`` by sex and ``LoaiTaiKhoan`` by account type.
+NATIONAL_PORTAL_GENDER = {"male": "Nam", "female": "Nữ"}
+NATIONAL_PORTAL_ACCOUNT_TYPE = {"individual": "1", "organisation": "2"}
 
 #: Failed sign-ins allowed per personal ID number within ``LOGIN_THROTTLE_WINDOW`` seconds.
 LOGIN_THROTTLE_ATTEMPTS = 5
@@ -120,6 +135,8 @@ def finish_config(config: dict, instance_path: str) -> None:
         if urlsplit(config["ISSUER"]).scheme == "http":
             config["SESSION_COOKIE_SECURE"] = False
         config["OUTBOUND_ALLOW_LOOPBACK"] = True
+        if not config.get("PAIRWISE_SALT"):
+            config["PAIRWISE_SALT"] = "development-pairwise-salt"
     if config.get("ISSUER"):
         config["ISSUER"] = config["ISSUER"].rstrip("/")
 
@@ -145,6 +162,9 @@ def validate_config(config: dict) -> None:
         raise ConfigurationError("GATEWAY_SECRET_KEY must be at least 32 random characters.")
     if not config.get("SESSION_COOKIE_SECURE"):
         raise ConfigurationError("Cookies must be Secure outside development.")
+    salt = config.get("PAIRWISE_SALT") or ""
+    if len(salt) < 16 or salt == "development-pairwise-salt":
+        raise ConfigurationError("GATEWAY_PAIRWISE_SALT must be a secret of 16+ characters.")
     if config.get("OUTBOUND_ALLOW_LOOPBACK"):
         raise ConfigurationError("OUTBOUND_ALLOW_LOOPBACK is for development and tests only.")
 

@@ -11,6 +11,7 @@ GOOD = {
     "ENV": "production",
     "ISSUER": "https://id.vinhlong.gov.vn",
     "SECRET_KEY": "s" * 48,
+    "PAIRWISE_SALT": "p" * 32,
     "SQLALCHEMY_DATABASE_URI": "sqlite://",
 }
 
@@ -29,6 +30,8 @@ def test_production_config_with_safe_values_starts():
     ({"SECRET_KEY": None}, "SECRET_KEY"),
     ({"SESSION_COOKIE_SECURE": False}, "Secure"),
     ({"OUTBOUND_ALLOW_LOOPBACK": True}, "OUTBOUND_ALLOW_LOOPBACK"),
+    ({"PAIRWISE_SALT": None}, "PAIRWISE_SALT"),
+    ({"PAIRWISE_SALT": "development-pairwise-salt"}, "PAIRWISE_SALT"),
 ])
 def test_production_config_refuses_development_values(override, message):
     with pytest.raises(ConfigurationError, match=message):

@@ -25,15 +25,39 @@ def _recent_failures(personal_id: str) -> int:
     )
 
 
-def authenticate(personal_id: str, password: str):
-    """The citizen for these credentials, or None. Raises ``TooManyAttempts`` when throttled."""
+def validate_not_throttled(personal_id: str) -> None:
     if _recent_failures(personal_id) >= current_app.config["LOGIN_THROTTLE_ATTEMPTS"]:
         raise TooManyAttempts()
-    citizen = get_citizen_by_personal_id(personal_id)
-    if check_password(citizen.password_hash if citizen else None, password):
-        db.session.execute(delete(LoginFailure).where(LoginFailure.personal_id == personal_id))
-        db.session.commit()
-        return citizen
+
+
+def record_failure(personal_id: str) -> None:
     db.session.add(LoginFailure(personal_id=personal_id, failed_at=now()))
     db.session.commit()
+
+
+def clear_failures(personal_id: str) -> None:
+    db.session.execute(delete(LoginFailure).where(LoginFailure.personal_id == personal_id))
+    db.session.commit()
+
+
+def authenticate(personal_id: str, password: str):
+    """The citizen for these credentials, or None. Raises ``TooManyAttempts`` when throttled."""
+    validate_not_throttled(personal_id)
+    citizen = get_citizen_by_personal_id(personal_id)
+    if check_password(citizen.password_hash if citizen else None, password):
+        clear_failures(personal_id)
+        return citizen
+    record_failure(personal_id)
     return None
+
+
+def check_second_factor(citizen, code: str) -> bool:
+    """A TOTP or recovery code for ``citizen``, throttled like passwords."""
+    from .totp import verify_second_factor
+
+    validate_not_throttled(citizen.personal_id)
+    if verify_second_factor(citizen.id, code):
+        clear_failures(citizen.personal_id)
+        return True
+    record_failure(citizen.personal_id)
+    return False

@@ -40,3 +40,21 @@ class ConsentForm(FlaskForm):
 
 class LogoutForm(FlaskForm):
     pass
+
+
+class SecondFactorForm(FlaskForm):
+    code = StringField(
+        _l("Verification code"),
+        filters=[lambda v: (v or "").strip()],
+        validators=[DataRequired(_l("Enter the 6-digit code from your authenticator app.")),
+                    Length(max=32)],
+    )
+
+
+class TotpEnrolForm(FlaskForm):
+    code = StringField(
+        _l("Verification code"),
+        filters=[lambda v: (v or "").strip()],
+        validators=[DataRequired(_l("Enter the 6-digit code from your authenticator app.")),
+                    Length(max=32)],
+    )

@@ -35,3 +35,29 @@ class LoginFailure(db.Model):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     personal_id: Mapped[str] = mapped_column(String(12), index=True)
     failed_at: Mapped[int] = mapped_column(Integer)
+
+
+class TotpCredential(db.Model):
+    """A person's authenticator app (RFC 6238). The shared secret must be readable to check
+    codes, so it is stored as is: protect the database (see docs/security.md)."""
+
+    __tablename__ = "totp_credentials"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    citizen_id: Mapped[int] = mapped_column(
+        ForeignKey("citizens.id", ondelete="CASCADE"), unique=True
+    )
+    secret: Mapped[str] = mapped_column(String(64))
+    #: The last time step a code was accepted for (replay protection).
+    last_step: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[int] = mapped_column(Integer)
+
+
+class RecoveryCode(db.Model):
+    __tablename__ = "recovery_codes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    citizen_id: Mapped[int] = mapped_column(ForeignKey("citizens.id", ondelete="CASCADE"),
+                                            index=True)
+    code_digest: Mapped[str] = mapped_column(String(64))
+    used_at: Mapped[int | None] = mapped_column(Integer)

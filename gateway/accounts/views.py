@@ -2,23 +2,36 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, g, redirect, render_template, request, url_for
+from authlib.oauth2 import OAuth2Error
+from flask import Blueprint, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from werkzeug.datastructures import MultiDict
 
+from ..clock import now
 from ..errors import render_error_page
+from ..extensions import db
+from ..identity.models import Citizen
 from ..oidc import storage
+from ..oidc.authorization import get_consent_scope
 from ..oidc.claims import SCOPE_CLAIMS, describe_scopes
 from ..security import allow_client_logo
-from .authentication import TooManyAttempts, authenticate
+from . import totp
+from .assurance import get_session_acr
+from .authentication import TooManyAttempts, authenticate, check_second_factor
 from .browser import current_user_session, end_current_session, get_browser_id, start_user_session
 from .consent import grant_consent
-from .forms import ConsentForm, LoginForm, LogoutForm
+from .forms import ConsentForm, LoginForm, LogoutForm, SecondFactorForm
 
 bp = Blueprint("accounts", __name__)
 
 #: The password sign-in reaches the lowest assurance level.
 PASSWORD_ACR = "LoA1"
+#: Seconds between a correct password and the second factor.
+SECOND_FACTOR_WINDOW = 300
+
+
+def _too_many_attempts() -> str:
+    return _("Too many failed attempts. Wait a few minutes and try again.")
 
 
 def _pending():
@@ -58,23 +71,82 @@ def login():
             citizen = authenticate(form.personal_id.data, form.password.data)
         except TooManyAttempts:
             citizen, status = None, 429
-            form.password.errors.append(
-                _("Too many failed attempts. Wait a few minutes and try again.")
-            )
+            form.password.errors.append(_too_many_attempts())
         else:
             if citizen is None:
                 status = 401
                 form.password.errors.append(_("The personal ID number or password is wrong."))
         if citizen is not None:
-            user_session = start_user_session(citizen, acr=PASSWORD_ACR, amr=["pwd"])
-            if pending is None:
-                return redirect(url_for("accounts.home"), code=303)
-            pending.login_sid = user_session.sid
-            storage.save_pending_authorization(pending)
-            return redirect(url_for("oidc.resume", uid=pending.uid), code=303)
+            if totp.has_second_factor(citizen.id):
+                # Password checked; the session starts only after the second factor.
+                session["password_ok"] = {"citizen_id": citizen.id, "at": now(),
+                                          "interaction": pending.uid if pending else None}
+                return redirect(url_for("accounts.second_factor",
+                                        interaction=pending.uid if pending else None), code=303)
+            return _finish_sign_in(start_user_session(citizen, acr=PASSWORD_ACR, amr=["pwd"]),
+                                   pending)
     elif request.method == "POST":
         status = 400
     return render_template("accounts/login.html", form=form, client=client, pending=pending), status
+
+
+def _finish_sign_in(user_session, pending):
+    """Back to the authorization request that asked for the sign-in, or home."""
+    if pending is None:
+        return redirect(url_for("accounts.home"), code=303)
+    pending.login_sid = user_session.sid
+    storage.save_pending_authorization(pending)
+    return redirect(url_for("oidc.resume", uid=pending.uid), code=303)
+
+
+def _password_verified_citizen(pending):
+    """The citizen whose password was checked moments ago for this same interaction."""
+    marker = session.get("password_ok")
+    if not marker or now() - marker["at"] > SECOND_FACTOR_WINDOW:
+        return None
+    if marker["interaction"] != (pending.uid if pending else None):
+        return None
+    return db.session.get(Citizen, marker["citizen_id"])
+
+
+@bp.route("/login/second-factor", methods=["GET", "POST"])
+def second_factor():
+    """The second factor: right after the password, or to step up a live session."""
+    pending = _pending()
+    if request.args.get("interaction") and pending is None:
+        return render_error_page(400, "interaction_expired", None)
+    citizen = _password_verified_citizen(pending)
+    user_session = None if citizen else current_user_session()
+    citizen = citizen or (user_session.citizen if user_session else None)
+    if citizen is None or not totp.has_second_factor(citizen.id):
+        return redirect(url_for("accounts.login", interaction=pending.uid if pending else None),
+                        code=303)
+    form = SecondFactorForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            accepted = check_second_factor(citizen, form.code.data)
+        except TooManyAttempts:
+            accepted, status = False, 429
+            form.code.errors.append(_too_many_attempts())
+        if accepted:
+            session.pop("password_ok", None)
+            amr = ["pwd", "otp"]
+            if user_session is None:
+                user_session = start_user_session(
+                    citizen, acr=get_session_acr(citizen, amr), amr=amr
+                )
+            else:
+                storage.raise_user_session(user_session, acr=get_session_acr(citizen, amr), amr=amr)
+            return _finish_sign_in(user_session, pending)
+        if status == 200:
+            status = 401
+            form.code.errors.append(_("The code is wrong or has already been used."))
+    elif request.method == "POST":
+        status = 400
+    client = storage.get_client(pending.client_id) if pending else None
+    return render_template("accounts/second_factor.html", form=form, client=client,
+                           pending=pending, citizen=citizen), status
 
 
 @bp.route("/consent", methods=["GET", "POST"])
@@ -89,19 +161,35 @@ def consent():
     if client is None:
         return render_error_page(400, "invalid_client", None)
     allow_client_logo(client)
-    scope = client.get_allowed_scope(MultiDict(pending.params).get("scope") or "")
+    try:
+        scope = get_consent_scope(client, MultiDict(pending.params))
+    except OAuth2Error:
+        return render_error_page(400, "invalid_request", None)
     form = ConsentForm()
+    # The decision counts for the person the page was shown to: if someone else signed in on
+    # this browser meanwhile (another tab), the page is shown again, to them (409).
+    shown_to = dict(session.get("consent_shown_to") or {})
+    status = 200
     if form.validate_on_submit():
-        decision = request.form.get("decision")
-        if decision == "allow":
-            grant_consent(user_session.citizen, client.client_id, scope)
-            pending.consent_given = True
-        elif decision == "deny":
-            pending.denied = True
+        if shown_to.get(pending.uid) != user_session.sid:
+            status = 409
         else:
-            return render_error_page(400, "invalid_request", None)
-        storage.save_pending_authorization(pending)
-        return redirect(url_for("oidc.resume", uid=pending.uid), code=303)
+            decision = request.form.get("decision")
+            if decision == "allow":
+                grant_consent(user_session.citizen, client.client_id, scope)
+                pending.consent_given = True
+            elif decision == "deny":
+                pending.denied = True
+            else:
+                return render_error_page(400, "invalid_request", None)
+            storage.save_pending_authorization(pending)
+            shown_to.pop(pending.uid, None)
+            session["consent_shown_to"] = shown_to
+            return redirect(url_for("oidc.resume", uid=pending.uid), code=303)
+    elif request.method == "POST":
+        status = 400
+    shown_to[pending.uid] = user_session.sid
+    session["consent_shown_to"] = dict(list(shown_to.items())[-5:])  # a few open tabs at most
     return render_template(
         "accounts/consent.html",
         form=form,
@@ -110,7 +198,7 @@ def consent():
         scopes=describe_scopes(scope),
         scope_claims=SCOPE_CLAIMS,
         pending=pending,
-    ), (400 if request.method == "POST" else 200)
+    ), status
 
 
 @bp.post("/signout")

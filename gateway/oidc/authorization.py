@@ -10,27 +10,34 @@ browser, or lets Authlib issue the code. Errors go back to the client only once 
 
 from __future__ import annotations
 
+import json
 import re
 
 from authlib.oauth2 import OAuth2Error
 from authlib.oauth2.base import invalid_error_characters
-from authlib.oauth2.rfc6749 import InvalidRequestError, OAuth2Request
+from authlib.oauth2.rfc6749 import InvalidRequestError, OAuth2Request, scope_to_list
 from authlib.oidc.core.errors import (
     ConsentRequiredError,
     LoginRequiredError,
     RegistrationNotSupportedError,
-    RequestNotSupportedError,
-    RequestURINotSupportedError,
 )
 from flask import current_app, redirect, url_for
 from werkzeug.datastructures import MultiDict
 
+from ..accounts import totp
+from ..accounts.assurance import (
+    UnmetAuthenticationRequirementsError,
+    acr_rank,
+    check_sso_reusable,
+    get_reachable_acr,
+    get_required_acr,
+)
 from ..accounts.browser import current_user_session, get_browser_id
 from ..accounts.consent import has_consent
 from ..clock import now
 from ..errors import render_error_page
 from . import keys, storage
-from .claims import get_subject
+from .claims import get_subject, parse_claims_request, scopes_for_claims
 
 
 def _echoable(value: str | None) -> str | None:
@@ -85,13 +92,9 @@ def _prompts(params) -> set[str]:
 
 
 def _validate_no_unsupported_parameters(params) -> None:
-    """OIDC Core §6.1, §6.2, §7.2.1: request objects and self-issued registration are not
-    supported; say so rather than silently ignore them (the parameters they carry could differ).
-    Likewise a ``response_mode`` other than ``query``."""
-    if params.get("request") is not None:
-        raise RequestNotSupportedError()
-    if params.get("request_uri") is not None:
-        raise RequestURINotSupportedError()
+    """OIDC Core §7.2.1: self-issued ``registration`` is not supported; say so rather than
+    silently ignore it. Likewise a ``response_mode`` other than ``query``. (Request objects,
+    §6, were resolved by ``RequestObjectExtension`` before this point.)"""
     if params.get("registration") is not None:
         raise RegistrationNotSupportedError()
     # OAuth 2.0 Multiple Response Type Encoding §2.1: only ``query`` is offered; another mode
@@ -123,6 +126,36 @@ def _id_token_hint_subject(params) -> str | None:
     return claims["sub"]
 
 
+def _resolved_params(request) -> MultiDict:
+    """The request's parameters after a request object (RFC 9101) replaced them, as strings."""
+    data = request.payload.data
+    if isinstance(data, MultiDict):
+        return MultiDict(data)
+    resolved = MultiDict()
+    for key, value in data.items():
+        if isinstance(value, (dict, list)):
+            value = json.dumps(value, separators=(",", ":"))
+        elif not isinstance(value, str):
+            value = str(value)
+        resolved.add(key, value)
+    return resolved
+
+
+def _needs_step_up(citizen, user_session, params, signed_in_here: bool) -> bool:
+    """``acr_values`` are "at least" (DOMAIN.md §6): step up with a second factor when the
+    session is below the level asked for, or when that level is above what single sign-on may
+    reuse; refuse when the person cannot reach it at all."""
+    required = get_required_acr(params)
+    if required is None:
+        return False
+    reachable = get_reachable_acr(citizen, totp.has_second_factor(citizen.id))
+    if acr_rank(reachable) < acr_rank(required):
+        raise UnmetAuthenticationRequirementsError()
+    if acr_rank(user_session.acr) < acr_rank(required):
+        return True
+    return not signed_in_here and not check_sso_reusable(required)
+
+
 def _redirect_to(endpoint: str, client_id: str, params: MultiDict, pending):
     if pending is None:
         uid = storage.create_pending_authorization(
@@ -131,6 +164,14 @@ def _redirect_to(endpoint: str, client_id: str, params: MultiDict, pending):
     else:
         uid = pending.uid
     return redirect(url_for(endpoint, interaction=uid), code=303)
+
+
+def get_consent_scope(client, params) -> str:
+    """The scopes a person consents to: the requested ones plus those covering claims asked for
+    individually with ``claims`` (OIDC Core §5.5), narrowed to what the client may have."""
+    requested = list(scope_to_list(params.get("scope") or "") or [])
+    requested += scopes_for_claims(parse_claims_request(params.get("claims")))
+    return client.get_allowed_scope(" ".join(requested))
 
 
 def _error_response(server, request, error: OAuth2Error):
@@ -152,6 +193,8 @@ def handle_authorization_request(server, params: MultiDict, pending=None):
 
     redirect_uri = grant.redirect_uri
     client = grant.client
+    # From here on, the parameters that count are those after any request object.
+    params = _resolved_params(request)
     prompts = _prompts(params)
     signed_in_here = bool(
         pending and user_session and pending.login_sid == user_session.sid
@@ -160,6 +203,7 @@ def handle_authorization_request(server, params: MultiDict, pending=None):
         _validate_no_unsupported_parameters(params)
         max_age = _max_age(params)
         hinted_subject = _id_token_hint_subject(params)
+        consent_scope = get_consent_scope(client, params)
         needs_login = citizen is None or (
             not signed_in_here
             and (
@@ -173,8 +217,13 @@ def handle_authorization_request(server, params: MultiDict, pending=None):
                 raise LoginRequiredError()
             return _redirect_to("accounts.login", client.client_id, params, pending)
 
+        if _needs_step_up(citizen, user_session, params, signed_in_here):
+            if "none" in prompts:
+                raise LoginRequiredError()
+            return _redirect_to("accounts.second_factor", client.client_id, params, pending)
+
         consented = (pending is not None and pending.consent_given) or (
-            "consent" not in prompts and has_consent(citizen, client.client_id, request.scope)
+            "consent" not in prompts and has_consent(citizen, client.client_id, consent_scope)
         )
         if not consented and not (pending is not None and pending.denied):
             if "none" in prompts:

@@ -11,6 +11,7 @@ from . import keys
 from .claims import CLAIMS_SUPPORTED, SCOPES_SUPPORTED
 from .client_auth import SIGNING_ALGS as CLIENT_ASSERTION_SIGNING_ALGS
 from .grants import AuthorizationCodeGrant
+from .request_objects import SIGNING_ALGS as REQUEST_OBJECT_SIGNING_ALGS
 
 
 def create_provider_metadata() -> dict:
@@ -31,7 +32,7 @@ def create_provider_metadata() -> dict:
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
         "grant_types_supported": ["authorization_code"],
-        "subject_types_supported": ["public"],
+        "subject_types_supported": ["pairwise", "public"],
         "id_token_signing_alg_values_supported": list(config["ID_TOKEN_SIGNING_ALGS"]),
         "userinfo_signing_alg_values_supported": list(keys.KTY_FOR_ALG),
         "token_endpoint_auth_methods_supported": list(
@@ -40,9 +41,11 @@ def create_provider_metadata() -> dict:
         "token_endpoint_auth_signing_alg_values_supported": list(CLIENT_ASSERTION_SIGNING_ALGS),
         "code_challenge_methods_supported": ["S256"],
         "claims_supported": CLAIMS_SUPPORTED,
-        "claims_parameter_supported": False,
-        "request_parameter_supported": False,
-        "request_uri_parameter_supported": False,
+        "claims_parameter_supported": True,
+        "request_parameter_supported": True,
+        "request_uri_parameter_supported": True,
+        "require_request_uri_registration": True,
+        "request_object_signing_alg_values_supported": list(REQUEST_OBJECT_SIGNING_ALGS),
         "acr_values_supported": list(config["ACR_VALUES_SUPPORTED"]),
         "prompt_values_supported": ["none", "login", "consent"],
         "display_values_supported": ["page", "popup"],

@@ -17,7 +17,7 @@ from flask import current_app
 
 from ..clock import now
 from . import keys, storage
-from .claims import get_subject
+from .claims import create_id_token_claims, get_subject, parse_claims_request
 
 #: Parameters that must not be repeated in an authorization request (RFC 6749 §3.1).
 SINGLE_VALUED = (
@@ -63,6 +63,7 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
             session=request.user_session,
             code_challenge=data.get("code_challenge"),
             code_challenge_method=data.get("code_challenge_method"),
+            claims=parse_claims_request(data.get("claims")),
         )
 
     def query_authorization_code(self, code, client):
@@ -129,12 +130,20 @@ class OpenIDCode(_OpenIDCode):
 
     def get_compatible_claims(self, request):
         issued = now()
-        return {
+        claims = {}
+        code = request.authorization_code
+        if code is not None and code.claims:
+            claims.update(
+                create_id_token_claims(request.user, request.client, code.claims.get("id_token"))
+            )
+        claims.update({
             "iss": current_app.config["ISSUER"],
+            "sub": get_subject(request.user, request.client),
             "aud": request.client.get_client_id(),
             "iat": issued,
             "exp": issued + current_app.config["ID_TOKEN_LIFETIME"],
-        }
+        })
+        return claims
 
     def get_authorization_code_claims(self, authorization_code):
         claims = super().get_authorization_code_claims(authorization_code)
@@ -143,6 +152,6 @@ class OpenIDCode(_OpenIDCode):
         return claims
 
     def generate_user_info(self, user, scope):
-        # Scope claims come from UserInfo in the code flow (OIDC Core §5.4); the ID token
-        # carries the subject only.
-        return UserInfo(sub=get_subject(user))
+        # Scope claims come from UserInfo in the code flow (OIDC Core §5.4); ``sub`` (which
+        # depends on the client) is set in ``get_compatible_claims``.
+        return UserInfo()

@@ -252,6 +252,8 @@ class AuthorizationCode(db.Model):
     auth_time: Mapped[int] = mapped_column(Integer)
     acr: Mapped[str | None] = mapped_column(String(40))
     amr: Mapped[list] = mapped_column(JSON, default=list)
+    #: The ``claims`` request parameter (OIDC Core §5.5), parsed.
+    claims: Mapped[dict | None] = mapped_column(JSON)
     code_challenge: Mapped[str | None] = mapped_column(String(128))
     code_challenge_method: Mapped[str | None] = mapped_column(String(8))
     issued_at: Mapped[int] = mapped_column(Integer)
@@ -330,3 +332,10 @@ class Token(db.Model):
         return db.session.scalar(
             db.select(OAuth2Client).where(OAuth2Client.client_id == self.client_id)
         )
+
+    def get_claims_request(self) -> dict | None:
+        """The ``claims`` request of the authorization that issued this token, if any."""
+        if self.authorization_code_id is None:
+            return None
+        code = db.session.get(AuthorizationCode, self.authorization_code_id)
+        return code.claims if code is not None else None

@@ -47,7 +47,7 @@ from .outbound import OutboundError, fetch
 _STRING_LISTS = ("redirect_uris", "post_logout_redirect_uris", "grant_types", "response_types",
                  "contacts", "request_uris", "default_acr_values")
 _BOOLEANS = ("backchannel_logout_session_required", "frontchannel_logout_session_required",
-             "require_auth_time")
+             "require_auth_time", "require_signed_request_object")
 _OBJECTS = ("jwks",)
 _INTEGERS = ("default_max_age",)
 #: Encryption is not implemented: refuse rather than silently send plain tokens.
@@ -211,7 +211,10 @@ class OAuthClientMetadataClaims(_OAuthClaims):
 
 
 class OpenIDClientMetadataClaims(_OpenIDClaims):
-    """OIDC Dynamic Client Registration §2: algorithms and subject types we actually support."""
+    """OIDC Dynamic Client Registration §2: algorithms and subject types we actually support;
+    plus RFC 9101 §10.5 ``require_signed_request_object``."""
+
+    REGISTERED_CLAIMS = [*_OpenIDClaims.REGISTERED_CLAIMS, "require_signed_request_object"]
 
     def _check_alg(self, field: str, supported_name: str):
         value = self.get(field)

@@ -20,7 +20,7 @@ from authlib.oauth2.rfc6750 import BearerTokenValidator as _BearerTokenValidator
 from authlib.oauth2.rfc9207 import IssuerParameter as _IssuerParameter
 from authlib.oidc.core import UserInfoEndpoint as _UserInfoEndpoint
 from authlib.oidc.rpinitiated import EndSessionEndpoint as _EndSessionEndpoint
-from flask import current_app
+from flask import current_app, g
 from flask import request as flask_request
 from joserfc import jwt
 
@@ -30,6 +30,7 @@ from .claims import create_user_info
 from .client_auth import PrivateKeyJWT
 from .grants import AuthorizationCodeGrant, OpenIDCode, S256CodeChallenge
 from .registration import CLAIMS_CLASSES, ClientConfigurationEndpoint, ClientRegistrationEndpoint
+from .request_objects import RequestObjectExtension
 
 
 def _issuer() -> str:
@@ -177,7 +178,10 @@ class UserInfoEndpoint(_UserInfoEndpoint):
         return 200, data, [("Content-Type", "application/jwt")]
 
     def generate_user_info(self, user, scope):
-        return create_user_info(user, scope)
+        # Authlib passes no token here; the resource protector has just put it on ``g``.
+        token = g.authlib_server_oauth2_token
+        claims = token.get_claims_request() or {}
+        return create_user_info(user, scope, token.get_client(), claims.get("userinfo"))
 
     def get_issuer(self) -> str:
         return _issuer()
@@ -207,6 +211,7 @@ def _create_server() -> AuthorizationServer:
     server = AuthorizationServer()
     server.register_grant(AuthorizationCodeGrant, [OpenIDCode(), S256CodeChallenge(required=True)])
     server.register_extension(IssuerParameter())
+    server.register_extension(RequestObjectExtension())
     protector = ResourceProtector()
     protector.register_token_validator(BearerTokenValidator())
     server.register_endpoint(UserInfoEndpoint(resource_protector=protector))

@@ -122,7 +122,8 @@ def record_client_assertion_jti(client_id: str, jti: str, expires_at: int) -> bo
 
 
 def save_authorization_code(code: str, *, client_id, citizen_id, redirect_uri, scope, nonce,
-                            session: UserSession, code_challenge, code_challenge_method) -> None:
+                            session: UserSession, code_challenge, code_challenge_method,
+                            claims: dict | None = None) -> None:
     issued = now()
     db.session.add(
         AuthorizationCode(
@@ -138,6 +139,7 @@ def save_authorization_code(code: str, *, client_id, citizen_id, redirect_uri, s
             amr=list(session.amr or []),
             code_challenge=code_challenge,
             code_challenge_method=code_challenge_method,
+            claims=claims,
             issued_at=issued,
             expires_at=issued + current_app.config["AUTHORIZATION_CODE_LIFETIME"],
         )
@@ -280,6 +282,14 @@ def touch_user_session(session: UserSession) -> None:
     if current - session.last_seen_at >= 60:  # write at most once a minute
         session.last_seen_at = current
         db.session.commit()
+
+
+def raise_user_session(session: UserSession, *, acr: str, amr: list[str]) -> None:
+    """Record a step-up (a second factor) in a live session: new level, methods, ``auth_time``."""
+    session.acr = acr
+    session.amr = sorted(set(session.amr or []) | set(amr))
+    session.auth_time = now()
+    db.session.commit()
 
 
 def end_user_session(session: UserSession) -> None:

@@ -115,6 +115,8 @@ class ClientSite:
 
     def __init__(self):
         self.documents: dict[str, object] = {}
+        #: Documents served as they are (not as JSON), e.g. request objects.
+        self.raw: dict[str, bytes] = {}
         self.fetches: dict[str, int] = {}
         site = self
 
@@ -125,9 +127,11 @@ class ClientSite:
                     self.send_response(404)
                     self.end_headers()
                     return
-                body = json.dumps(site.documents[self.path]).encode()
+                raw = site.raw.get(self.path)
+                body = raw if raw is not None else json.dumps(site.documents[self.path]).encode()
                 self.send_response(200)
-                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Type", "application/oauth-authz-req+jwt" if raw
+                                 else "application/json")
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 self.wfile.write(body)

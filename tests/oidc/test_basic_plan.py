@@ -28,7 +28,7 @@ def test_oidcc_server_happy_flow_issues_signed_id_token_and_userinfo(rp, client,
     assert claims["iss"] == ISSUER
     assert claims["aud"] == rp.reg["client_id"]
     assert claims["nonce"] == params["nonce"]
-    assert claims["sub"] == rp.citizen["subject"]
+    assert claims["sub"] and claims["sub"] != rp.citizen["personal_id"]
     for name in ("exp", "iat", "auth_time", "acr", "amr", "sid", "at_hash"):
         assert name in claims, name
     assert claims["acr"] == "LoA1" and claims["amr"] == ["pwd"]
@@ -494,29 +494,28 @@ def test_oidcc_server_client_secret_basic_refused_for_post_client(client, factor
 
 # -- 33-37. request objects, claims parameter, refresh tokens ------------------------------------
 
-def test_oidcc_request_objects_and_claims_parameter_not_advertised(client):
-    """oidcc-request-uri-unsigned-…, oidcc-unsigned-request-object-…, oidcc-claims-essential,
-    oidcc-refresh-token: skipped by the suite when unsupported; the metadata says so."""
+def test_oidcc_request_objects_advertised_signed_only(client):
+    """oidcc-request-uri-unsigned-…, oidcc-unsigned-request-object-…: skipped by the suite
+    because ``none`` is not advertised; signed request objects and ``claims`` are supported
+    (tests/oidc/test_request_objects.py, tests/oidc/test_subjects_and_claims.py)."""
     metadata = client.get("/.well-known/openid-configuration").get_json()
-    assert metadata["request_parameter_supported"] is False
-    assert metadata["request_uri_parameter_supported"] is False
-    assert "request_object_signing_alg_values_supported" not in metadata
+    assert metadata["request_parameter_supported"] is True
+    assert metadata["request_uri_parameter_supported"] is True
+    assert metadata["claims_parameter_supported"] is True
+    assert "none" not in metadata["request_object_signing_alg_values_supported"]
+    assert "RS256" in metadata["request_object_signing_alg_values_supported"]
     assert "refresh_token" not in metadata["grant_types_supported"]
 
 
-def test_oidcc_unsigned_request_object_rejected_as_unsupported(rp):
-    """oidcc-unsigned-request-object-supported-correctly-or-rejected-as-unsupported: a
-    ``request`` object is refused with ``request_not_supported`` (OIDC Core §6.1), not ignored."""
+def test_oidcc_unsigned_request_object_is_refused_not_ignored(rp):
+    """An unsigned ``request`` object is refused (never silently ignored, never a code)."""
     params, response = rp.authorize(request="eyJhbGciOiJub25lIn0.eyJzdGF0ZSI6IngifQ.")
-    result = rp.redirect_result(response)
-    assert result["error"] == "request_not_supported" and result["state"] == params["state"]
+    assert 400 <= response.status_code < 500 and "Location" not in response.headers
 
 
-def test_oidcc_request_uri_rejected_as_unsupported(rp):
-    """oidcc-request-uri-unsigned-supported-correctly-or-rejected-as-unsupported."""
+def test_oidcc_unregistered_request_uri_is_refused(rp):
     params, response = rp.authorize(request_uri="https://rp.example/request.jwt")
-    result = rp.redirect_result(response)
-    assert result["error"] == "request_uri_not_supported"
+    assert 400 <= response.status_code < 500 and "Location" not in response.headers
 
 
 def test_oidcc_refresh_token_not_issued(rp):

@@ -48,7 +48,8 @@ def test_oidcc_userinfo_rs256_signed_response(app, rp, client, runner, rotated):
     token = jwt.decode(response.get_data(as_text=True), jwks, algorithms=["RS256"])
     assert token.header["alg"] == "RS256" and token.header["kid"]
     assert token.claims["iss"] == ISSUER and token.claims["aud"] == rp.reg["client_id"]
-    assert token.claims["sub"] == rp.citizen["subject"] and token.claims["name"]
+    id_token = jwt.decode(tokens["id_token"], jwks, algorithms=["RS256"])
+    assert token.claims["sub"] == id_token.claims["sub"] and token.claims["name"]
 
 
 def test_oidcc_ensure_redirect_uri_in_authorization_request(client, factory):
@@ -569,3 +570,25 @@ def test_private_key_jwt_garbage_assertion_is_invalid_client_never_500(register_
     response = rp.token(result["code"], assertion=assertion)
     assert response.status_code in (400, 401)
     assert response.get_json()["error"] == "invalid_client"
+
+
+# -- 19-20. oidcc-request-uri-signed-rs256 with a dynamically registered client -----------------
+
+def test_oidcc_request_uri_signed_rs256_when_registered_dynamically(register_rp, client_site):
+    """oidcc-request-uri-signed-rs256 (OIDC Core §6.2, RFC 9101): a client registers its
+    ``request_uris`` and ``jwks`` at ``/register``, then passes an RS256 request object by
+    reference, fetched from its own site."""
+    key = make_client_key("ro-1")
+    rp = register_rp(key=key, jwks=public_jwks(key), token_endpoint_auth_method="private_key_jwt",
+                     request_uris=[client_site.url("/req.jwt")],
+                     request_object_signing_alg="RS256")
+    params = rp.authorize_params()
+    request_object = jwt.encode({"alg": "RS256", "kid": key.kid},
+                                {**params, "iss": rp.reg["client_id"], "aud": ISSUER}, key)
+    client_site.documents["/req.jwt"] = None
+    client_site.raw["/req.jwt"] = request_object.encode()
+    query = {"client_id": rp.reg["client_id"], "response_type": "code", "scope": "openid",
+             "request_uri": client_site.url("/req.jwt")}
+    result = rp.follow_to_callback(rp.http.get("/authorize", query_string=query))
+    assert result["state"] == params["state"]
+    assert rp.token(result["code"]).status_code == 200

@@ -123,6 +123,7 @@ BAD_REGISTRATIONS = [
     ({"default_max_age": 3600}, METADATA, "default_max_age"),
     ({"default_max_age": "3600"}, METADATA, "default_max_age"),
     ({"require_auth_time": "true"}, METADATA, "require_auth_time"),
+    ({"require_signed_request_object": "yes"}, METADATA, "require_signed_request_object"),
     ({"default_acr_values": ["LoA9"]}, METADATA, "default_acr_values"),
     ({"request_uris": ["http://rp.example.vn/request.jwt"]}, METADATA, "request_uris"),
     ({"initiate_login_uri": "http://rp.example.vn/login"}, METADATA, "initiate_login_uri"),
@@ -497,6 +498,7 @@ FIELDS = sorted({
     "request_object_signing_alg", "request_uris", "backchannel_logout_uri",
     "backchannel_logout_session_required", "frontchannel_logout_uri",
     "frontchannel_logout_session_required", "client_id", "client_secret",
+    "require_signed_request_object",
 })
 ODD_VALUES = ["", "x", 0, -1, 1.5, True, False, [], [1], ["x"], [[]], {}, {"keys": "x"},
               {"keys": [1]}, "é\u0000\n"]
