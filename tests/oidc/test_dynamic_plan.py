@@ -592,3 +592,23 @@ def test_oidcc_request_uri_signed_rs256_when_registered_dynamically(register_rp,
     result = rp.follow_to_callback(rp.http.get("/authorize", query_string=query))
     assert result["state"] == params["state"]
     assert rp.token(result["code"]).status_code == 200
+
+
+def test_oidcc_registration_sector_uri_shares_pairwise_sub_across_hosts(
+        register_rp, client_site, factory):
+    """OIDC Core §8.1: two apps on different hosts that register the same
+    ``sector_identifier_uri`` see the same pairwise ``sub``; an app of another sector does not."""
+    citizen = factory.citizen()
+    hosts = ["https://portal.stp.vinhlong.gov.vn/cb", "https://m.stp.vinhlong.gov.vn/cb"]
+    client_site.documents["/sector.json"] = hosts
+    subs = []
+    for redirect_uri in [*hosts, "https://soyte.vinhlong.gov.vn/cb"]:
+        sector = {"sector_identifier_uri": client_site.url("/sector.json")} if (
+            redirect_uri in hosts) else {}
+        rp = register_rp(citizen=citizen, redirect_uris=[redirect_uri], subject_type="pairwise",
+                         **sector)
+        _, tokens = rp.tokens()
+        subs.append(rp.http.get("/userinfo", headers=bearer(tokens["access_token"]))
+                    .get_json()["sub"])
+    assert subs[0] == subs[1] != subs[2]
+    assert citizen["subject"] not in subs
