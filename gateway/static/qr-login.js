@@ -10,6 +10,7 @@
     var text = document.getElementById("qr-status");
     var form = document.getElementById("qr-complete");
     var refresh = document.getElementById("qr-refresh");
+    var lifetime = document.getElementById("qr-lifetime");
     var image = box.querySelector(".qr-image");
     var finished = false;
 
@@ -22,6 +23,7 @@
       box.classList.add("qr-ended");
       if (image) image.setAttribute("aria-hidden", "true");
       form.hidden = true;
+      if (lifetime) lifetime.hidden = true;
       refresh.hidden = false;
     }
     function handle(body) {
