@@ -230,6 +230,8 @@ def describe_place(ip_address: str | None) -> str | None:
         address = ipaddress.ip_address(ip_address or "")
     except ValueError:
         return None
+    if address.version == 6 and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
     english = str(get_locale()) == "en"
     best = None
     for network, label_vi, label_en in _config("QR_LOGIN_PLACES"):
@@ -251,6 +253,8 @@ def describe_request(record) -> dict:
         "ip_address": record.ip_address,
         "place": describe_place(record.ip_address),
         "user_agent": record.user_agent,
+        # A proximity hint (CONFORMANCE.md §3c): only ever shown when true.
+        "same_network": bool(record.ip_address) and record.ip_address == request.remote_addr,
         "created": format_datetime(_utc(record.created_at), "short"),
         "expires_in": max(0, record.expires_at - now()),
     }

@@ -39,13 +39,13 @@ def sign_in_phone(phone, citizen) -> None:
 class Desktop:
     """The desktop browser at the gateway's sign-in page of one authorization request."""
 
-    def __init__(self, rp: RelyingParty, **authorize):
+    def __init__(self, rp: RelyingParty, environ_base=None, **authorize):
         self.rp = rp
         self.params, response = rp.authorize(**authorize)
         self.login_url = response.headers["Location"]
         assert urlsplit(self.login_url).path == "/login"
         self.interaction = query_of(self.login_url)["interaction"]
-        self.refresh()
+        self.refresh(environ_base=environ_base or {})
 
     def refresh(self, lang=None, **kwargs):
         page = self.rp.http.get(self.login_url + (f"&lang={lang}" if lang else ""), **kwargs)
@@ -60,11 +60,10 @@ class Desktop:
         return (http or self.rp.http).get("/login/qr/status",
                                           query_string={"interaction": self.interaction})
 
-    def complete(self, http=None):
-        http = http or self.rp.http
-        return http.post("/login/qr/complete", query_string={"interaction": self.interaction},
-                         data={"csrf_token": _csrf(self.html) if http is self.rp.http
-                               else "x"})
+    def complete(self):
+        return self.rp.http.post("/login/qr/complete",
+                                 query_string={"interaction": self.interaction},
+                                 data={"csrf_token": _csrf(self.html)})
 
 
 def open_on_phone(phone, desktop, **kwargs):
@@ -155,20 +154,39 @@ def test_phone_shows_the_agency_the_place_and_asks_to_confirm(rp, phone):
     assert page.status_code == 200
     assert 'data-testid="qr-client-name"' in html and "Agency app" in html
     assert "127.0.0.1 (this machine)" in html
+    assert "The same network as this phone." in html  # both at 127.0.0.1 here
     assert 'value="approve"' in html and 'value="deny"' in html and "csrf_token" in html
     vietnamese = _html(open_on_phone(phone, desktop, query_string={"lang": "vi"}))
     assert "127.0.0.1 (máy này)" in vietnamese and '<html lang="vi">' in vietnamese
 
 
 def test_phone_shows_local_network_for_a_private_desktop_address(rp, phone):
-    desktop = Desktop.__new__(Desktop)
-    desktop.rp = rp
-    desktop.params, response = rp.authorize()
-    desktop.login_url = response.headers["Location"]
-    desktop.interaction = query_of(desktop.login_url)["interaction"]
-    desktop.refresh(environ_base={"REMOTE_ADDR": "192.168.1.20"})
+    desktop = Desktop(rp, environ_base={"REMOTE_ADDR": "192.168.1.20"})
     html = _html(open_on_phone(phone, desktop, query_string={"lang": "en"}))
     assert "192.168.1.20 (local network)" in html
+    assert "same network as this phone" not in html  # the phone is at 127.0.0.1
+
+
+@pytest.mark.parametrize("address,place", [
+    ("127.0.0.1", "this machine"), ("::1", "this machine"), ("::ffff:10.1.2.3", "local network"),
+    ("172.20.0.9", "local network"), ("203.113.1.1", None), ("not-an-ip", None), (None, None),
+])
+def test_place_of_an_address_comes_from_the_configured_table(app, address, place):
+    from gateway.accounts.qr_login import describe_place
+
+    with app.test_request_context("/?lang=en"):
+        assert describe_place(address) == place
+
+
+def test_operators_can_name_their_own_networks(app):
+    from gateway.accounts.qr_login import describe_place
+
+    app.config["QR_LOGIN_PLACES"] = app.config["QR_LOGIN_PLACES"] + [
+        ["203.113.0.0/16", "Vĩnh Long", "Vinh Long"], ["203.113.1.0/24", "UBND phường", "Ward"],
+        ["not a network", "x", "x"]]
+    with app.test_request_context("/"):
+        assert describe_place("203.113.1.7") == "UBND phường"  # the most specific network
+        assert describe_place("203.113.9.9") == "Vĩnh Long"
 
 
 def test_qr_code_expires_after_90_seconds(app, rp, phone, clock):
