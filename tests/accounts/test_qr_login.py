@@ -429,3 +429,21 @@ def test_qr_lifetime_above_90_seconds_is_refused(tmp_path, lifetime):
         create_app({"TESTING": True, "ISSUER": ISSUER, "SECRET_KEY": "k" * 40,
                     "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'x.db'}",
                     "QR_LOGIN_LIFETIME": lifetime})
+
+
+@pytest.mark.parametrize("method,path,query", [
+    ("GET", "/login/qr/status", {}),
+    ("GET", "/login/qr/status", {"interaction": "x" * 5000}),
+    ("GET", "/login/qr/status", "interaction=%00%FF%C0"),
+    ("POST", "/login/qr/status", {}),
+    ("GET", "/login/qr/complete", {}),
+    ("POST", "/login/qr/complete", {}),
+    ("POST", "/login/qr/complete", {"interaction": "nope"}),
+    ("GET", "/m/qr/", {}),
+    ("POST", "/m/qr/unknown-code", {}),
+    ("GET", "/m/qr/" + "é" * 100, {}),
+])
+def test_malformed_qr_requests_get_a_4xx_never_a_500(phone, method, path, query):
+    response = phone.open(path, method=method, query_string=query,
+                          data={"decision": "approve" * 1000} if method == "POST" else None)
+    assert 400 <= response.status_code < 500, (path, response.status_code)
