@@ -447,3 +447,34 @@ def test_malformed_qr_requests_get_a_4xx_never_a_500(phone, method, path, query)
     response = phone.open(path, method=method, query_string=query,
                           data={"decision": "approve" * 1000} if method == "POST" else None)
     assert 400 <= response.status_code < 500, (path, response.status_code)
+
+
+def test_phone_with_a_second_factor_comes_back_to_the_code_after_both_steps(app, client,
+                                                                             factory, clock):
+    citizen = factory.citizen()
+    setup = app.test_client()
+    sign_in_phone(setup, citizen)
+    secret, _ = enrol_totp(setup, clock)
+    desktop = Desktop(RelyingParty(client, factory.oauth_client(), citizen))
+    phone = app.test_client()
+    path = urlsplit(desktop.qr_url).path
+    assert phone.get(path).status_code == 303
+    page = phone.get("/login")
+    second = phone.post("/login", data={"csrf_token": _csrf(_html(page)),
+                                        "personal_id": citizen["personal_id"],
+                                        "password": citizen["password"]})
+    assert urlsplit(second.headers["Location"]).path == "/login/second-factor"
+    page = phone.get(second.headers["Location"])
+    clock.advance(30)
+    back = phone.post(second.headers["Location"], data={
+        "csrf_token": _csrf(_html(page)), "code": pyotp.TOTP(secret).at(clock.now())})
+    assert back.status_code == 303 and back.headers["Location"] == path
+    assert phone.get(path).status_code == 200
+
+
+def test_desktop_status_message_follows_the_language(rp, phone):
+    desktop = Desktop(rp)
+    desktop.refresh(lang="en")
+    body = desktop.status().get_json()
+    assert body == {"status": "pending", "message": "Waiting for confirmation on your phone…",
+                    "expires_in": 90}
