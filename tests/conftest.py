@@ -226,3 +226,29 @@ def jwks(client):
     from joserfc.jwk import KeySet
 
     return KeySet.import_key_set(client.get("/jwks").get_json())
+
+
+@pytest.fixture(scope="session")
+def _signing_key_pool():
+    return {"RSA": [], "EC": []}
+
+
+@pytest.fixture
+def fast_signing_keys(monkeypatch, _signing_key_pool):
+    """Reuse generated signing keys across tests: RSA generation dominated app set-up.
+
+    Within one test the n-th key generated is still a new, distinct key (rotation keeps
+    working); across tests the n-th keys are the same. Opt in with an autouse fixture."""
+    from gateway.oidc import keys
+
+    generate_new = keys._generate
+    used = {"RSA": 0, "EC": 0}
+
+    def generate(kty):
+        pool = _signing_key_pool[kty]
+        if used[kty] == len(pool):
+            pool.append(generate_new(kty))
+        used[kty] += 1
+        return pool[used[kty] - 1]
+
+    monkeypatch.setattr(keys, "_generate", generate)

@@ -23,7 +23,8 @@ class LoginForm(FlaskForm):
         filters=[lambda v: (v or "").strip().replace(" ", "")],
         validators=[
             DataRequired(_l("Enter your 12-digit personal ID number.")),
-            Regexp(r"^\d{12}$", message=_l("A personal ID number has exactly 12 digits.")),
+            # ASCII digits only: ``\d`` also matches other scripts' digits.
+            Regexp(r"^[0-9]{12}\Z", message=_l("A personal ID number has exactly 12 digits.")),
             _known_province,
         ],
     )

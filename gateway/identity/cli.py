@@ -5,11 +5,13 @@ from __future__ import annotations
 from datetime import date
 
 import click
+from flask.cli import with_appcontext
 
 from ..extensions import db
 
 
 @click.command("create-citizen")
+@with_appcontext
 @click.option("--personal-id", required=True, help="12-digit personal ID number.")
 @click.option("--family-name", required=True)
 @click.option("--middle-name", default="")

@@ -20,7 +20,8 @@ PROVINCE_CODES = frozenset(
     )
 )
 
-_PATTERN = re.compile(r"^\d{12}$")
+# ASCII digits only (``\d`` matches any script's digits; ``$`` allows a trailing newline).
+_PATTERN = re.compile(r"[0-9]{12}")
 
 
 class InvalidPersonalID(ValueError):
@@ -29,7 +30,7 @@ class InvalidPersonalID(ValueError):
 
 def check_format(number: str) -> bool:
     """True when ``number`` is 12 digits with a known province code."""
-    return bool(_PATTERN.match(number or "")) and number[:3] in PROVINCE_CODES
+    return bool(_PATTERN.fullmatch(number or "")) and number[:3] in PROVINCE_CODES
 
 
 def validate_personal_id(number: str, birthdate: date | None = None, sex: str | None = None) -> str:
@@ -38,7 +39,7 @@ def validate_personal_id(number: str, birthdate: date | None = None, sex: str | 
     ``sex`` is ``"male"`` or ``"female"``; with ``birthdate`` it is checked against digits 4-6.
     """
     number = (number or "").strip()
-    if not _PATTERN.match(number):
+    if not _PATTERN.fullmatch(number):
         raise InvalidPersonalID("must be exactly 12 digits")
     if number[:3] not in PROVINCE_CODES:
         raise InvalidPersonalID(f"unknown province code {number[:3]}")

@@ -11,13 +11,17 @@ browser, or lets Authlib issue the code. Errors go back to the client only once 
 from __future__ import annotations
 
 import json
+import re
 
 from authlib.oauth2 import OAuth2Error
+from authlib.oauth2.base import invalid_error_characters
 from authlib.oauth2.rfc6749 import InvalidRequestError, OAuth2Request, scope_to_list
-from authlib.oidc.core.errors import ConsentRequiredError, LoginRequiredError
+from authlib.oidc.core.errors import (
+    ConsentRequiredError,
+    LoginRequiredError,
+    RegistrationNotSupportedError,
+)
 from flask import current_app, redirect, url_for
-from joserfc import jwt
-from joserfc.errors import JoseError
 from werkzeug.datastructures import MultiDict
 
 from ..accounts import totp
@@ -36,6 +40,16 @@ from . import keys, storage
 from .claims import get_subject, parse_claims_request, scopes_for_claims
 
 
+def _echoable(value: str | None) -> str | None:
+    """``value`` if it may appear in an ``error_description`` (RFC 6749 §4.1.2.1), else a marker.
+
+    Authlib echoes an unsupported ``response_type`` into the description and refuses to build
+    the error when it holds other characters (a 500 otherwise)."""
+    if value is None or not invalid_error_characters(value):
+        return value
+    return "(unprintable)"
+
+
 class _Payload:
     def __init__(self, params: MultiDict):
         self.params = params
@@ -49,7 +63,7 @@ class _Payload:
         return {key: self.params.getlist(key) for key in self.params}
 
     client_id = property(lambda self: self.params.get("client_id"))
-    response_type = property(lambda self: self.params.get("response_type"))
+    response_type = property(lambda self: _echoable(self.params.get("response_type")))
     grant_type = property(lambda self: self.params.get("grant_type"))
     redirect_uri = property(lambda self: self.params.get("redirect_uri"))
     scope = property(lambda self: self.params.get("scope"))
@@ -77,11 +91,26 @@ def _prompts(params) -> set[str]:
     return set((params.get("prompt") or "").split())
 
 
+def _validate_no_unsupported_parameters(params) -> None:
+    """OIDC Core §7.2.1: self-issued ``registration`` is not supported; say so rather than
+    silently ignore it. Likewise a ``response_mode`` other than ``query``. (Request objects,
+    §6, were resolved by ``RequestObjectExtension`` before this point.)"""
+    if params.get("registration") is not None:
+        raise RegistrationNotSupportedError()
+    # OAuth 2.0 Multiple Response Type Encoding §2.1: only ``query`` is offered; another mode
+    # must not be silently replaced by it.
+    if params.get("response_mode") not in (None, "query"):
+        raise InvalidRequestError("Unsupported 'response_mode': only 'query' is offered.")
+
+
+_MAX_AGE = re.compile(r"[0-9]{1,10}")  # ASCII digits only: str.isdigit() accepts "²" and "١"
+
+
 def _max_age(params) -> int | None:
     raw = params.get("max_age")
     if raw is None or raw == "":
         return None
-    if not raw.isdigit() or len(raw) > 10:
+    if not _MAX_AGE.fullmatch(raw):
         raise InvalidRequestError("'max_age' must be a non-negative integer.")
     return int(raw)
 
@@ -91,12 +120,10 @@ def _id_token_hint_subject(params) -> str | None:
     if not hint:
         return None
     try:
-        token = jwt.decode(hint, keys.get_public_key_set(), algorithms=["RS256", "PS256", "ES256"])
-    except (JoseError, ValueError) as exc:
+        claims = keys.decode_id_token_hint(hint, current_app.config["ISSUER"], now)
+    except ValueError as exc:
         raise InvalidRequestError("'id_token_hint' is not an ID token issued here.") from exc
-    if token.claims.get("iss") != current_app.config["ISSUER"]:
-        raise InvalidRequestError("'id_token_hint' is not an ID token issued here.")
-    return token.claims.get("sub")
+    return claims["sub"]
 
 
 def _resolved_params(request) -> MultiDict:
@@ -173,6 +200,7 @@ def handle_authorization_request(server, params: MultiDict, pending=None):
         pending and user_session and pending.login_sid == user_session.sid
     )
     try:
+        _validate_no_unsupported_parameters(params)
         max_age = _max_age(params)
         hinted_subject = _id_token_hint_subject(params)
         consent_scope = get_consent_scope(client, params)

@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 
 import click
+from flask.cli import with_appcontext
 
 from ..extensions import db
 
 
 @click.command("create-client")
+@with_appcontext
 @click.option("--name", "client_name", required=True, help="Agency app name shown to people.")
 @click.option("--redirect-uri", "redirect_uris", multiple=True, required=True)
 @click.option("--post-logout-redirect-uri", "post_logout_redirect_uris", multiple=True)
@@ -45,6 +47,7 @@ def create_client_command(as_json, **options):
 
 
 @click.command("rotate-keys")
+@with_appcontext
 def rotate_keys_command():
     """Make new signing keys; the old ones stay published for tokens already issued."""
     from .keys import rotate_keys

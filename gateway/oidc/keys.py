@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
+from joserfc import jwt
+from joserfc.errors import JoseError
 from joserfc.jwk import ECKey, KeySet, RSAKey
 from sqlalchemy import select
 
@@ -97,3 +99,22 @@ def get_public_jwks() -> dict:
 
 def get_public_key_set() -> KeySet:
     return KeySet.import_key_set(get_public_jwks())
+
+
+class _HintClaims(jwt.JWTClaimsRegistry):
+    def validate_exp(self, value) -> None:
+        """OIDC Core §3.1.2.1, RP-Initiated Logout §2: an expired ID token is still a hint."""
+
+
+def decode_id_token_hint(hint: str, issuer: str, now) -> dict:
+    """The claims of an ID token this provider issued, or ``ValueError``.
+
+    Checks the signature against our published keys (so ``alg: none`` and foreign keys fail),
+    ``iss``, and ``iat`` not in the future by the gateway's clock ``now`` (a callable)."""
+    try:
+        token = jwt.decode(hint, get_public_key_set(), algorithms=list(KTY_FOR_ALG))
+        _HintClaims(now=now, leeway=60, iss={"essential": True, "value": issuer},
+                    sub={"essential": True}).validate(token.claims)
+    except (JoseError, ValueError, TypeError) as exc:
+        raise ValueError("not an ID token issued here") from exc
+    return dict(token.claims)

@@ -7,7 +7,14 @@ from urllib.parse import parse_qsl, urlsplit
 from authlib.common.urls import add_params_to_uri
 from authlib.integrations.flask_oauth2 import AuthorizationServer as _FlaskAuthorizationServer
 from authlib.integrations.flask_oauth2 import ResourceProtector as _FlaskResourceProtector
-from authlib.oauth2.rfc6749 import MissingAuthorizationError, OAuth2Request
+from authlib.oauth2 import OAuth2Error
+from authlib.oauth2.rfc6749 import (
+    InvalidClientError,
+    InvalidRequestError,
+    MissingAuthorizationError,
+    OAuth2Request,
+    UnsupportedTokenTypeError,
+)
 from authlib.oauth2.rfc6750 import BearerTokenValidator as _BearerTokenValidator
 from authlib.oauth2.rfc9207 import IssuerParameter as _IssuerParameter
 from authlib.oidc.core import UserInfoEndpoint as _UserInfoEndpoint
@@ -15,6 +22,7 @@ from authlib.oidc.rpinitiated import EndSessionEndpoint as _EndSessionEndpoint
 from flask import current_app, g
 from flask import request as flask_request
 
+from ..clock import now
 from . import keys, storage
 from .claims import create_user_info
 from .grants import AuthorizationCodeGrant, OpenIDCode, S256CodeChallenge
@@ -25,9 +33,54 @@ def _issuer() -> str:
     return current_app.config["ISSUER"]
 
 
+#: Names that may be echoed in an error (descriptions must be printable ASCII, RFC 6749 §5.2).
+_TOKEN_PARAMETERS = frozenset({
+    "grant_type", "code", "redirect_uri", "code_verifier", "client_id", "client_secret",
+    "client_assertion", "client_assertion_type", "refresh_token", "scope",
+})
+
+
+def validate_token_request_syntax() -> None:
+    """RFC 6749 §3.2, §4.1.3, §5.2: a form-encoded POST body holding ``grant_type``, each
+    parameter once, nothing in the query (credentials and codes in URLs end up in logs)."""
+    if flask_request.mimetype != "application/x-www-form-urlencoded":
+        raise InvalidRequestError("Send the parameters as a form-encoded body.")
+    if flask_request.args:
+        raise InvalidRequestError("Send the parameters in the body, not in the query.")
+    for name, values in flask_request.form.lists():
+        if len(values) > 1:
+            shown = name if name in _TOKEN_PARAMETERS else "a parameter"
+            raise InvalidRequestError(f"Multiple '{shown}' in request.")
+    if not flask_request.form.get("grant_type"):
+        raise InvalidRequestError("Missing 'grant_type' in request.")
+    basic = (flask_request.headers.get("Authorization") or "").lower().startswith("basic ")
+    if basic and "client_secret" in flask_request.form:
+        # §2.3: a client MUST NOT use more than one authentication method in a request.
+        raise InvalidRequestError("Use one client authentication method, not two.")
+
+
 class AuthorizationServer(_FlaskAuthorizationServer):
     def query_client(self, client_id):
         return storage.get_client(client_id)
+
+    def create_token_response(self, request=None):
+        request = self.create_oauth2_request(request)
+        # Syntax first: a missing ``grant_type`` is ``invalid_request``, not an unsupported one.
+        try:
+            validate_token_request_syntax()
+        except OAuth2Error as error:
+            return self.handle_error_response(request, error)
+        return super().create_token_response(request)
+
+    def authenticate_client(self, request, methods, endpoint="token"):
+        try:
+            return super().authenticate_client(request, methods, endpoint)
+        except ValueError as exc:
+            # Malformed HTTP Basic credentials (not UTF-8, or "Basic " alone): Authlib's parser
+            # lets these escape as ValueError.
+            raise InvalidClientError(
+                "Malformed HTTP Basic credentials.", status_code=401
+            ) from exc
 
     def save_token(self, token, request):
         code = request.authorization_code
@@ -72,19 +125,34 @@ class BearerTokenValidator(_BearerTokenValidator):
         return storage.get_access_token(token_string)
 
 
+class BearerChallenge(OAuth2Error):
+    """RFC 6750 §3.1: a request without a usable bearer token gets 401 and a ``Bearer``
+    challenge with no error code (the client simply did not authenticate)."""
+
+    error = "invalid_request"
+    status_code = 401
+
+    def get_headers(self):
+        headers = super().get_headers()
+        headers.append(("WWW-Authenticate", f'Bearer realm="{_issuer()}"'))
+        return headers
+
+
 class ResourceProtector(_FlaskResourceProtector):
     def parse_request_authorization(self, request):
         """RFC 6750 §2.1, and §2.2 (form-encoded body parameter) for UserInfo by POST."""
         try:
             return super().parse_request_authorization(request)
-        except MissingAuthorizationError:
+        except MissingAuthorizationError as exc:
             if flask_request.method == "POST" and flask_request.mimetype == (
                 "application/x-www-form-urlencoded"
             ):
                 token_string = flask_request.form.get("access_token")
                 if token_string:
                     return self.get_token_validator("bearer"), token_string
-            raise
+            raise BearerChallenge("Send the access token as a Bearer token.") from exc
+        except UnsupportedTokenTypeError as exc:
+            raise BearerChallenge("Send the access token as a Bearer token.") from exc
 
 
 class UserInfoEndpoint(_UserInfoEndpoint):
@@ -108,6 +176,14 @@ class EndSessionEndpoint(_EndSessionEndpoint):
 
     def get_server_jwks(self):
         return keys.get_public_jwks()
+
+    def _validate_id_token_hint(self, id_token_hint: str) -> dict:
+        """§2: the OP MUST validate that it issued the hint. Authlib's check skips ``iss`` and
+        reads the wall clock; ours checks ``iss`` and uses the gateway clock (STYLE.md)."""
+        try:
+            return keys.decode_id_token_hint(id_token_hint, _issuer(), now)
+        except ValueError as exc:
+            raise InvalidRequestError("'id_token_hint' is not an ID token issued here.") from exc
 
     def end_session(self, end_session_request):
         from ..accounts.browser import end_current_session

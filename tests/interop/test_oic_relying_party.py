@@ -1,0 +1,321 @@
+"""Interoperability: an independent relying-party library signs a citizen in at the gateway.
+
+The relying party is ``oic`` (pyoidc, IdentityPython), a certified OpenID Connect RP library that
+shares no code with Authlib. It drives the real gateway served by waitress on 127.0.0.1 through
+OpenID Connect Discovery 1.0 (§4: metadata parses, ``issuer`` matches), the authorization code
+flow of OIDC Core 1.0 §3.1 with PKCE (RFC 7636, S256), the authorization response ``iss``
+parameter (RFC 9207 §2), client authentication at the token endpoint (RFC 6749 §2.3.1:
+``client_secret_basic`` and ``client_secret_post``), ID token validation (OIDC Core §3.1.3.7:
+signature against ``jwks_uri``, ``iss``, ``aud``, ``exp``, ``nonce``, ``at_hash``) and UserInfo
+(OIDC Core §5.3). The browser part (sign-in and consent) is a ``requests`` session that follows
+the gateway's redirects by hand and stops at the ``redirect_uri``, which nothing serves.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import os
+import re
+import secrets
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import parse_qs, urljoin, urlsplit
+
+import pytest
+import requests
+from oic.oauth2.message import ErrorResponse
+from oic.oic import Client
+from oic.oic.message import (
+    AccessTokenResponse,
+    AuthorizationRequest,
+    AuthorizationResponse,
+    OpenIDSchema,
+    ProviderConfigurationResponse,
+    RegistrationResponse,
+)
+from oic.utils.authn.client import CLIENT_AUTHN_METHOD
+
+from gateway.cli import DEMO_CITIZENS
+
+pytestmark = [pytest.mark.interop, pytest.mark.live]
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+HOST = "127.0.0.1"
+START_TIMEOUT = 30
+STOP_TIMEOUT = 10
+CLI_TIMEOUT = 60
+#: The ``acr`` a password sign-in reaches (``gateway.accounts.views.PASSWORD_ACR``).
+PASSWORD_ACR = "LoA1"
+SCOPE = "openid profile email"
+
+
+@dataclass(frozen=True)
+class Registration:
+    client_id: str
+    client_secret: str
+    redirect_uri: str
+    token_endpoint_auth_method: str
+    id_token_signed_response_alg: str
+
+
+@dataclass(frozen=True)
+class Gateway:
+    issuer: str
+    instance: Path
+    demo: dict
+    registrations: dict[str, Registration]
+
+    @property
+    def citizen(self) -> dict:
+        return self.demo["citizens"][0]
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((HOST, 0))
+        return sock.getsockname()[1]
+
+
+def _flask(env: dict, *args: str) -> str:
+    result = subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "gateway", *args],
+        cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=CLI_TIMEOUT,
+    )
+    assert result.returncode == 0, f"flask {args[0]} failed:\n{result.stdout}\n{result.stderr}"
+    return result.stdout
+
+
+def _create_client(env: dict, redirect_uri: str, auth_method: str, alg: str) -> Registration:
+    out = _flask(
+        env, "create-client", "--name", "Interop RP", "--redirect-uri", redirect_uri,
+        "--auth-method", auth_method, "--id-token-alg", alg, "--json",
+    )
+    data = json.loads(out)
+    assert data["token_endpoint_auth_method"] == auth_method, data
+    assert data["id_token_signed_response_alg"] == alg, data
+    return Registration(data["client_id"], data["client_secret"], redirect_uri, auth_method, alg)
+
+
+def _answers(url: str) -> bool:
+    try:
+        return requests.get(url, timeout=2).status_code == 200
+    except requests.RequestException:
+        return False
+
+
+@pytest.fixture(scope="module")
+def gateway(tmp_path_factory) -> Gateway:
+    """The gateway as operators run it: CLI set-up, then waitress on a free loopback port."""
+    instance = tmp_path_factory.mktemp("interop-instance")
+    port, rp_port = _free_port(), _free_port()
+    issuer = f"http://{HOST}:{port}"
+    # Only this test's settings: a developer's GATEWAY_CONFIG or database must not leak in.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GATEWAY_")}
+    env.update(
+        GATEWAY_ENV="development",
+        GATEWAY_INSTANCE_PATH=str(instance),
+        GATEWAY_ISSUER=issuer,
+        # Prefixed so that the JSON decoding of GATEWAY_* values always leaves it a string.
+        GATEWAY_SECRET_KEY="interop-" + secrets.token_urlsafe(32),
+    )
+    _flask(env, "init-db")
+    _flask(env, "seed-demo", "--write-clients", str(instance / "demo.json"))
+    demo = json.loads((instance / "demo.json").read_text(encoding="utf-8"))
+    redirect_uri = f"http://{HOST}:{rp_port}/cb"
+    registrations = {
+        "basic": _create_client(env, redirect_uri, "client_secret_basic", "RS256"),
+        "post": _create_client(env, redirect_uri, "client_secret_post", "RS256"),
+        "es256": _create_client(env, redirect_uri, "client_secret_basic", "ES256"),
+    }
+
+    log_path = instance / "waitress.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "waitress", f"--listen={HOST}:{port}",
+             "--call", "gateway:create_app"],
+            cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        )
+    try:
+        deadline = time.monotonic() + START_TIMEOUT
+        while not _answers(issuer + "/.well-known/openid-configuration"):
+            log_text = log_path.read_text(encoding="utf-8", errors="replace")
+            if process.poll() is not None:
+                pytest.fail(f"waitress exited with {process.returncode}:\n{log_text}")
+            if time.monotonic() > deadline:
+                pytest.fail(f"the gateway did not answer within {START_TIMEOUT} s:\n{log_text}")
+            time.sleep(0.2)
+        yield Gateway(issuer, instance, demo, registrations)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=STOP_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _csrf_token(page: str) -> str:
+    match = re.search(r'<input[^>]*name="csrf_token"[^>]*value="([^"]+)"', page)
+    assert match, "no csrf_token field in the page:\n" + page[:1000]
+    return html.unescape(match.group(1))
+
+
+def act_as_browser(authorization_url: str, citizen: dict, redirect_uri: str) -> str:
+    """Sign ``citizen`` in and allow consent; return the redirect to ``redirect_uri``.
+
+    Redirects are followed by hand so that the one to ``redirect_uri`` (which nothing serves) is
+    captured, and so that every hop is visible when one goes wrong.
+    """
+    with requests.Session() as browser:
+        response = browser.get(authorization_url, allow_redirects=False, timeout=10)
+        for _ in range(12):
+            if response.is_redirect:
+                location = urljoin(response.url, response.headers["Location"])
+                if location.startswith(redirect_uri):
+                    return location
+                response = browser.get(location, allow_redirects=False, timeout=10)
+                continue
+            assert response.status_code == 200, (
+                f"{response.request.method} {response.url} -> {response.status_code}:\n"
+                + response.text[:1000]
+            )
+            path = urlsplit(response.url).path
+            form = {"csrf_token": _csrf_token(response.text)}
+            if path == "/login":
+                form.update(personal_id=citizen["personal_id"], password=citizen["password"])
+            elif path == "/consent":
+                form.update(decision="allow")
+            else:
+                pytest.fail(f"unexpected page {response.url}:\n{response.text[:1000]}")
+            response = browser.post(response.url, data=form, allow_redirects=False, timeout=10)
+    pytest.fail("no redirect to the redirect_uri within 12 hops")
+
+
+def create_relying_party(gateway: Gateway, registration: Registration) -> Client:
+    """An ``oic`` client configured the way an agency would configure it: discovery plus the
+    credentials ``create-client`` printed (static registration, OIDC Core §2)."""
+    rp = Client(client_authn_method=CLIENT_AUTHN_METHOD)
+    provider = rp.provider_config(gateway.issuer)
+    assert isinstance(provider, ProviderConfigurationResponse)
+    assert provider["issuer"] == gateway.issuer
+    assert rp.provider_info["issuer"] == gateway.issuer
+    assert registration.token_endpoint_auth_method in (
+        provider["token_endpoint_auth_methods_supported"]
+    )
+    assert registration.id_token_signed_response_alg in (
+        provider["id_token_signing_alg_values_supported"]
+    )
+    assert "S256" in provider["code_challenge_methods_supported"]
+    rp.store_registration_info(RegistrationResponse(
+        client_id=registration.client_id,
+        client_secret=registration.client_secret,
+        redirect_uris=[registration.redirect_uri],
+        token_endpoint_auth_method=registration.token_endpoint_auth_method,
+        id_token_signed_response_alg=registration.id_token_signed_response_alg,
+    ))
+    rp.redirect_uris = [registration.redirect_uri]
+    return rp
+
+
+def run_code_flow(gateway: Gateway, registration: Registration):
+    """The whole flow with ``oic``; returns the verified ID token and the UserInfo response."""
+    rp = create_relying_party(gateway, registration)
+    state, nonce = secrets.token_urlsafe(16), secrets.token_urlsafe(16)
+    pkce_args, code_verifier = rp.add_code_challenge()
+    assert pkce_args["code_challenge_method"] == "S256"
+    authorization_url, _, _, authorization_request = rp.request_info(
+        AuthorizationRequest,
+        method="GET",
+        request_args={
+            "response_type": "code",
+            "scope": SCOPE,
+            "state": state,
+            "nonce": nonce,
+            "redirect_uri": registration.redirect_uri,
+            **pkce_args,
+        },
+    )
+    assert authorization_url.startswith(rp.provider_info["authorization_endpoint"] + "?")
+    assert authorization_request["code_challenge"] == pkce_args["code_challenge"]
+
+    signed_in_after = int(time.time())
+    callback = act_as_browser(authorization_url, gateway.citizen, registration.redirect_uri)
+
+    authorization_response = rp.parse_response(
+        AuthorizationResponse, info=callback, sformat="urlencoded"
+    )
+    assert isinstance(authorization_response, AuthorizationResponse), authorization_response
+    assert authorization_response["state"] == state
+    # RFC 9207 §2: present, and (checked by oic against the discovered issuer too) equal to it.
+    assert authorization_response["iss"] == gateway.issuer
+    assert set(parse_qs(urlsplit(callback).query)) <= {"code", "state", "iss"}
+
+    token_response = rp.do_access_token_request(
+        state=state,
+        request_args={"code": authorization_response["code"], "code_verifier": code_verifier},
+        authn_method=registration.token_endpoint_auth_method,
+    )
+    assert not isinstance(token_response, ErrorResponse), token_response.to_dict()
+    assert isinstance(token_response, AccessTokenResponse), token_response
+    assert token_response["token_type"].lower() == "bearer"
+
+    # oic has verified the signature against jwks_uri, iss, aud, exp, iat and at_hash while
+    # parsing (oic.oic.message.verify_id_token), and nonce in do_access_token_request.
+    id_token = token_response["id_token"]
+    assert id_token.jws_header["alg"] == registration.id_token_signed_response_alg
+    published = {key.kid for key in rp.keyjar.get_verify_key(owner=gateway.issuer)}
+    assert id_token.jws_header.get("kid") in published, "signed with a key not in jwks_uri"
+    assert id_token["iss"] == gateway.issuer
+    assert registration.client_id in id_token["aud"]
+    assert id_token["nonce"] == nonce
+    assert "at_hash" in id_token
+    assert isinstance(id_token["sub"], str) and id_token["sub"]
+    assert id_token["sub"] != gateway.citizen["personal_id"]
+    assert id_token["acr"] == PASSWORD_ACR
+    assert signed_in_after - 1 <= id_token["auth_time"] <= int(time.time()) + 1
+    assert id_token["auth_time"] <= id_token["iat"] < id_token["exp"]
+    # A second, independent check of the same token with oic's RP-side rules (OIDC Core
+    # §3.1.3.7 steps 2-3, 9-11): raises on any mismatch.
+    rp.verify_id_token(id_token, authorization_request)
+
+    user_info = rp.do_user_info_request(state=state)
+    assert isinstance(user_info, OpenIDSchema), user_info.to_dict()
+    return id_token, user_info
+
+
+def _assert_user_info(gateway: Gateway, id_token, user_info) -> None:
+    demo_citizen = DEMO_CITIZENS[0]
+    assert demo_citizen["personal_id"] == gateway.citizen["personal_id"]
+    assert user_info["sub"] == id_token["sub"]  # OIDC Core §5.3.2
+    assert user_info["name"] == gateway.citizen["name"]
+    assert user_info["given_name"] == demo_citizen["given_name"]
+    assert user_info["family_name"] == demo_citizen["family_name"]
+    assert user_info["email"] == demo_citizen["email"]
+    assert user_info["email_verified"] is True
+    # Only the scopes asked for: no phone, address or personal ID number.
+    assert not {"phone_number", "address", "personal_id"} & set(user_info.keys())
+
+
+def test_oic_client_secret_basic_code_flow_succeeds(gateway):
+    """OIDC Core §3.1 code flow with PKCE, RFC 6749 §2.3.1 HTTP Basic client authentication."""
+    id_token, user_info = run_code_flow(gateway, gateway.registrations["basic"])
+    _assert_user_info(gateway, id_token, user_info)
+
+
+def test_oic_client_secret_post_code_flow_succeeds(gateway):
+    """OIDC Core §3.1 code flow with PKCE, RFC 6749 §2.3.1 credentials in the request body."""
+    id_token, user_info = run_code_flow(gateway, gateway.registrations["post"])
+    _assert_user_info(gateway, id_token, user_info)
+
+
+def test_oic_es256_id_token_verifies(gateway):
+    """OIDC Core §3.1.3.7 step 6 with ``id_token_signed_response_alg`` ES256 (OIDC
+    Registration §2): oic verifies the ECDSA signature with the P-256 key from ``jwks_uri``."""
+    id_token, user_info = run_code_flow(gateway, gateway.registrations["es256"])
+    assert id_token.jws_header["alg"] == "ES256"
+    _assert_user_info(gateway, id_token, user_info)
