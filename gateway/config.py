@@ -175,7 +175,8 @@ def validate_config(config: dict) -> None:
     parts = urlsplit(issuer)
     if parts.query or parts.fragment or not parts.hostname:
         raise ConfigurationError("GATEWAY_ISSUER must be a URL without query or fragment.")
-    if not 0 < int(config.get("QR_LOGIN_LIFETIME") or 0) <= 90:
+    lifetime = config.get("QR_LOGIN_LIFETIME")
+    if isinstance(lifetime, bool) or not isinstance(lifetime, int) or not 0 < lifetime <= 90:
         raise ConfigurationError("QR_LOGIN_LIFETIME must be 1 to 90 seconds.")
     if config.get("ENV") == "development" or config.get("TESTING"):
         return

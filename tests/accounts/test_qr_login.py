@@ -423,7 +423,7 @@ def test_loa2_request_signed_in_by_qr_steps_up_on_the_desktop(level2_phone, cloc
     assert claims["acr"] == "LoA2" and claims["amr"] == ["mca", "otp", "pwd"]
 
 
-@pytest.mark.parametrize("lifetime", [0, 91, 120])
+@pytest.mark.parametrize("lifetime", [0, -5, 91, 120, "sixty", None, True])
 def test_qr_lifetime_above_90_seconds_is_refused(tmp_path, lifetime):
     with pytest.raises(ConfigurationError):
         create_app({"TESTING": True, "ISSUER": ISSUER, "SECRET_KEY": "k" * 40,
