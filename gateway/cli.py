@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 from flask import current_app
+from flask.cli import with_appcontext
 
 from .extensions import db
 from .identity.cli import create_citizen_command
@@ -31,6 +32,7 @@ DEMO_CITIZENS = [
 
 
 @click.command("init-db")
+@with_appcontext
 def init_db_command():
     """Create the tables and the signing keys (idempotent)."""
     from . import models  # noqa: F401  (registers every model)
@@ -43,6 +45,7 @@ def init_db_command():
 
 
 @click.command("seed-demo")
+@with_appcontext
 @click.option("--province-url", default="http://127.0.0.1:5001", show_default=True)
 @click.option("--commune-url", default="http://127.0.0.1:5002", show_default=True)
 @click.option("--write-clients", type=click.Path(dir_okay=False), default=None,

@@ -25,6 +25,7 @@ def render_error_page(status: int, error: str | None = None, description: str | 
         404: _("Page not found"),
         405: _("Method not allowed"),
         413: _("The request is too large"),
+        429: _("Too many attempts"),
         500: _("Something went wrong on our side"),
     }
     return (

@@ -252,3 +252,46 @@ def fast_signing_keys(monkeypatch, _signing_key_pool):
         return pool[used[kty] - 1]
 
     monkeypatch.setattr(keys, "_generate", generate)
+
+
+@pytest.fixture
+def fast_sqlite():
+    """SQLite without fsync (``synchronous=OFF``, journal in memory) for this test's engines.
+
+    Commits dominated the in-process suite's time on a busy disk; durability is irrelevant for
+    a throw-away test database, and the SQL semantics are unchanged. Opt in with an autouse
+    fixture."""
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    def set_pragmas(dbapi_connection, connection_record):
+        if type(dbapi_connection).__module__.startswith("sqlite3"):
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA synchronous=OFF")
+            cursor.execute("PRAGMA journal_mode=MEMORY")
+            cursor.close()
+
+    event.listen(Engine, "connect", set_pragmas)
+    yield
+    event.remove(Engine, "connect", set_pragmas)
+
+
+@pytest.fixture(scope="session")
+def _password_hash_cache():
+    return {}
+
+
+@pytest.fixture
+def fast_password_hashing(monkeypatch, _password_hash_cache):
+    """Enrol citizens with a cached argon2id hash per password (a real hash at the real
+    parameters, computed once per session); verification still runs argon2 every time."""
+    from gateway.identity import services
+
+    hash_new = services.hash_password
+
+    def hash_password(password):
+        if password not in _password_hash_cache:
+            _password_hash_cache[password] = hash_new(password)
+        return _password_hash_cache[password]
+
+    monkeypatch.setattr(services, "hash_password", hash_password)

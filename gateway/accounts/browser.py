@@ -31,17 +31,23 @@ def current_user_session():
 
 
 def start_user_session(citizen, *, acr: str, amr: list[str]):
-    """Sign ``citizen`` in on this browser: end any previous session, set a fresh cookie."""
+    """Sign ``citizen`` in on this browser with a fresh cookie. Signing in again as the same
+    person (``prompt=login``, ``max_age``) renews their session, so the other clients' tokens
+    under it survive; signing in as someone else ends the previous person's session."""
     previous = current_user_session()
-    if previous is not None:
-        storage.end_user_session(previous)
-    user_session, handle = storage.create_user_session(
-        citizen_id=citizen.id,
-        acr=acr,
-        amr=amr,
-        ip_address=request.remote_addr,
-        user_agent=request.user_agent.string,
-    )
+    if previous is not None and previous.citizen_id == citizen.id:
+        user_session = previous
+        handle = storage.renew_user_session(previous, acr=acr, amr=amr)
+    else:
+        if previous is not None:
+            storage.end_user_session(previous)
+        user_session, handle = storage.create_user_session(
+            citizen_id=citizen.id,
+            acr=acr,
+            amr=amr,
+            ip_address=request.remote_addr,
+            user_agent=request.user_agent.string,
+        )
     g.user_session = user_session
     config = current_app.config
 

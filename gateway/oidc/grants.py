@@ -73,6 +73,10 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
             return None
         if now() >= record.expires_at:
             return None
+        if storage.check_session_ended(record.sid):
+            # Signed out since the code was issued: no fresh tokens for an ended session
+            # (their siblings were revoked at logout, ``storage.end_user_session``).
+            return None
         return record
 
     def create_token_response(self):
@@ -91,7 +95,8 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
 
 
 class S256CodeChallenge(CodeChallenge):
-    """PKCE with ``S256`` only; required for public clients, honoured for confidential ones."""
+    """PKCE with ``S256`` only; required for public clients, honoured for confidential ones;
+    a challenge already used by the client is refused (RFC 9700 §2.1.1, constant values)."""
 
     DEFAULT_CODE_CHALLENGE_METHOD = "S256"
     SUPPORTED_CODE_CHALLENGE_METHOD = ["S256"]
@@ -104,6 +109,10 @@ class S256CodeChallenge(CodeChallenge):
             raise InvalidRequestError("Public clients must use PKCE: 'code_challenge' missing.")
         if challenge is not None and data.get("code_challenge_method") != "S256":
             raise InvalidRequestError("'code_challenge_method' must be 'S256'.")
+        if challenge is not None and storage.exists_code_challenge(
+            grant.request.client.client_id, challenge
+        ):
+            raise InvalidRequestError("'code_challenge' was already used: make a new one.")
 
 
 class OpenIDCode(_OpenIDCode):

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import json
 from datetime import UTC, datetime
+from urllib.parse import urlsplit
 
 from authlib.integrations.sqla_oauth2 import OAuth2ClientMixin
 from authlib.oauth2.rfc6749 import list_to_scope, scope_to_list
@@ -39,6 +41,26 @@ def _utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def _same_loopback_uri_but_port(requested: str, registered: str) -> bool:
+    """True when both are ``http`` URIs on the same loopback IP literal and differ at most in
+    the port (RFC 8252 §7.3; ``localhost`` is not a literal, §8.3)."""
+    try:
+        a, b = urlsplit(requested), urlsplit(registered)
+        a.port, b.port  # noqa: B018 (raises ValueError on a malformed port)
+    except ValueError:
+        return False
+    if a.scheme != "http" or b.scheme != "http" or a.hostname != b.hostname:
+        return False
+    try:
+        if not ipaddress.ip_address(a.hostname or "").is_loopback:
+            return False
+    except ValueError:
+        return False
+    return (a.path, a.query, a.fragment, a.username, a.password) == (
+        b.path, b.query, b.fragment, b.username, b.password
+    )
+
+
 class OAuth2Client(db.Model, OAuth2ClientMixin):
     """A registered relying party (an agency's app); metadata per RFC 7591 §2."""
 
@@ -62,6 +84,16 @@ class OAuth2Client(db.Model, OAuth2ClientMixin):
         if endpoint == "token":
             return method == self.token_endpoint_auth_method
         return True
+
+    def check_redirect_uri(self, redirect_uri: str) -> bool:
+        """Exact string match (RFC 9700 §2.1), except the port of a loopback redirect URI of a
+        native app (a public client), which RFC 8252 §7.3 requires to be free."""
+        if redirect_uri in self.redirect_uris:
+            return True
+        return self.is_public and any(
+            _same_loopback_uri_but_port(redirect_uri, registered)
+            for registered in self.redirect_uris
+        )
 
     def get_allowed_scope(self, scope: str) -> str:
         """Narrow the request to the scopes this client is registered for (RFC 6749 §3.3)."""

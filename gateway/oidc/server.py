@@ -5,6 +5,7 @@ from __future__ import annotations
 from urllib.parse import parse_qsl, urlsplit
 
 from authlib.common.urls import add_params_to_uri
+from authlib.consts import default_json_headers
 from authlib.integrations.flask_oauth2 import AuthorizationServer as _FlaskAuthorizationServer
 from authlib.integrations.flask_oauth2 import ResourceProtector as _FlaskResourceProtector
 from authlib.oauth2 import OAuth2Error
@@ -21,6 +22,7 @@ from authlib.oidc.core import UserInfoEndpoint as _UserInfoEndpoint
 from authlib.oidc.rpinitiated import EndSessionEndpoint as _EndSessionEndpoint
 from flask import current_app, g
 from flask import request as flask_request
+from joserfc import jwt
 
 from ..clock import now
 from . import keys, storage
@@ -156,7 +158,22 @@ class ResourceProtector(_FlaskResourceProtector):
 
 
 class UserInfoEndpoint(_UserInfoEndpoint):
-    """OIDC Core §5.3, by GET and POST."""
+    """OIDC Core §5.3, by GET and POST; a signed JWT (§5.3.2) for clients registered with
+    ``userinfo_signed_response_alg``."""
+
+    def __call__(self, request):
+        # As Authlib's, but the signed response names its key (``kid``): the JWKS also
+        # publishes retired keys, so a verifier needs it to pick the right one.
+        token = self.resource_protector.acquire_token("openid")
+        client = token.get_client()
+        user_info = self.generate_user_info(token.get_user(), token.scope)
+        alg = client.client_metadata.get("userinfo_signed_response_alg")
+        if not alg:
+            return 200, user_info, default_json_headers
+        key = keys.get_signing_key(alg)
+        claims = {**user_info, "iss": self.get_issuer(), "aud": client.client_id}
+        data = jwt.encode({"alg": alg, "kid": key.kid}, claims, key, [alg])
+        return 200, data, [("Content-Type", "application/jwt")]
 
     def generate_user_info(self, user, scope):
         # Authlib passes no token here; the resource protector has just put it on ``g``.
@@ -166,9 +183,6 @@ class UserInfoEndpoint(_UserInfoEndpoint):
 
     def get_issuer(self) -> str:
         return _issuer()
-
-    def resolve_private_key(self):
-        return keys.get_signing_key("RS256")
 
 
 class EndSessionEndpoint(_EndSessionEndpoint):

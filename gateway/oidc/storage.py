@@ -151,6 +151,22 @@ def create_user_session(*, citizen_id, acr, amr, ip_address=None, user_agent=Non
     return session, handle
 
 
+def renew_user_session(session: UserSession, *, acr, amr) -> str:
+    """Record a fresh sign-in of the same person in their session: new cookie handle (no
+    fixation), new ``auth_time``; the ``sid`` and the tokens issued under it stay. Returns the
+    new handle."""
+    handle = secrets.token_urlsafe(32)
+    current = now()
+    session.handle_digest = digest(handle)
+    session.auth_time = current
+    session.acr = acr
+    session.amr = list(amr)
+    session.last_seen_at = current
+    session.expires_at = current + current_app.config["SSO_SESSION_LIFETIME"]
+    db.session.commit()
+    return handle
+
+
 def get_user_session(handle: str | None) -> UserSession | None:
     """The live session for a cookie handle, or None when absent, ended, expired or idle."""
     if not handle or len(handle) > 128:
@@ -165,6 +181,14 @@ def get_user_session(handle: str | None) -> UserSession | None:
     if current >= session.expires_at or current - session.last_seen_at >= idle:
         return None
     return session
+
+
+def check_session_ended(sid: str | None) -> bool:
+    """True when the SSO session ``sid`` was ended (sign-out, logout, or signing in again)."""
+    if not sid:
+        return False
+    ended_at = db.session.scalar(select(UserSession.ended_at).where(UserSession.sid == sid))
+    return ended_at is not None
 
 
 def touch_user_session(session: UserSession) -> None:
@@ -237,6 +261,20 @@ def exists_nonce(client_id: str | None, nonce: str) -> bool:
         db.session.scalar(
             select(AuthorizationCode.id)
             .where(AuthorizationCode.client_id == client_id, AuthorizationCode.nonce == nonce)
+            .limit(1)
+        )
+        is not None
+    )
+
+
+def exists_code_challenge(client_id: str | None, code_challenge: str) -> bool:
+    """True when a code was already issued to this client for this PKCE challenge: a constant
+    challenge protects nothing (RFC 9700 §2.1.1)."""
+    return (
+        db.session.scalar(
+            select(AuthorizationCode.id)
+            .where(AuthorizationCode.client_id == client_id,
+                   AuthorizationCode.code_challenge == code_challenge)
             .limit(1)
         )
         is not None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify, render_template, request
+from flask import Blueprint, current_app, g, jsonify, render_template, request
 from flask_wtf.csrf import validate_csrf
 from werkzeug.datastructures import MultiDict
 from wtforms.validators import ValidationError
@@ -55,6 +55,8 @@ def _check_sizes(params: MultiDict) -> bool:
 @csrf.exempt
 def authorize():
     params = _authorization_params()
+    # Pages shown for this request (errors included) follow its ``ui_locales``.
+    g.ui_locales = (params or request.args).get("ui_locales")
     if params is None:
         return render_error_page(400, "invalid_request", "Use a form-encoded body.")
     if not _check_sizes(params):
@@ -95,8 +97,6 @@ def end_session():
         return render_error_page(400, error.error, error.get_error_description())
     locale = pick_locale(request.values.get("ui_locales"))
     if locale:
-        from flask import g
-
         g.ui_locales = locale
     if end_session_request.needs_confirmation:
         if request.form.get("confirm") != "yes":

@@ -8,8 +8,8 @@ from tests.conftest import _csrf
 
 
 @pytest.fixture(autouse=True)
-def _fast_keys(fast_signing_keys):
-    """Reused signing keys (see ``tests/conftest.py``)."""
+def _fast_tests(fast_signing_keys, fast_sqlite, fast_password_hashing):
+    """Reused keys and password hashes, fsync-free SQLite (``tests/conftest.py``)."""
 
 
 class Browser:

@@ -47,8 +47,8 @@ class TracingRelyingParty(RelyingParty):
 
 
 @pytest.fixture(autouse=True)
-def _fast_keys(fast_signing_keys):
-    """Reused signing keys (see ``tests/conftest.py``): protocol tests stay fast."""
+def _fast_tests(fast_signing_keys, fast_sqlite, fast_password_hashing):
+    """Reused keys and password hashes, fsync-free SQLite (``tests/conftest.py``)."""
 
 
 @pytest.fixture

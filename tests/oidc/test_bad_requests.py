@@ -452,3 +452,40 @@ def test_userinfo_wrong_method_405_json(client, method):
 def test_other_paths_never_500(client, method, path):
     response = client.open(path, method=method)
     assert 400 <= response.status_code < 500, response.status_code
+
+
+def test_authorize_error_page_follows_ui_locales(rp, client):
+    """OIDC Core §3.1.2.1 ``ui_locales``: the error page a person sees speaks their language."""
+    _, response = rp.authorize(redirect_uri="https://attacker.example/cb", ui_locales="en")
+    assert response.status_code == 400
+    assert '<html lang="en">' in response.get_data(as_text=True)
+
+
+def test_resume_replayed_after_code_issued_refused(rp):
+    """A resume link is single-use: replaying it after the code was issued gives no new code."""
+    _, response = rp.authorize()
+    response = rp.login(response.headers["Location"])
+    resume = response.headers["Location"]
+    consent = rp.http.get(resume).headers["Location"]
+    response = rp.consent(consent)
+    final = rp.http.get(response.headers["Location"])
+    assert "code" in rp.redirect_result(final)
+    replay = rp.http.get(resume)
+    assert replay.status_code == 400 and "Location" not in replay.headers
+
+
+@pytest.mark.parametrize(
+    "data",
+    [{"personal_id": "\u00fe" * 5000, "password": "x"}, {"personal_id": ["1", "2"]},
+     {"password": "\x00"}, {"csrf_token": "\u00fe"}],
+    ids=["oversized_unicode", "repeated", "nul_password", "garbage_csrf"],
+)
+def test_login_garbage_never_500(client, data):
+    response = client.post("/login", data=data)
+    assert response.status_code == 400
+
+
+def test_login_non_utf8_body_never_500(client):
+    response = client.post("/login", data=b"personal_id=%FF%FE&password=%C0",
+                           content_type="application/x-www-form-urlencoded")
+    assert response.status_code == 400

@@ -178,6 +178,11 @@ def test_oidcc_scope_releases_exactly_the_scope_claims(rp, client, scope, releas
         assert info["email_verified"] is True
     if "address" in released:
         assert info["address"]["country"] == "VN" and info["address"]["formatted"]
+    if "updated_at" in released:
+        assert isinstance(info["updated_at"], int)  # EnsureIdTokenUpdatedAtValid: seconds
+    if "phone_number" in released:
+        assert info["phone_number"].startswith("+84")  # E.164 (OIDC Core §5.1)
+        assert isinstance(info["phone_number_verified"], bool)
 
 
 def test_oidcc_scope_unregistered_scope_is_not_granted(client, factory):
@@ -299,10 +304,10 @@ def test_oidcc_max_age_10000_no_reauthentication(rp, jwks, clock):
     assert second["auth_time"] == first["auth_time"]
 
 
-def test_oidcc_max_age_0_with_prompt_none_login_required(rp):
+def test_oidcc_max_age_0_with_prompt_none_login_required(rp, clock):
     """``max_age=0`` demands a fresh sign-in, which ``prompt=none`` forbids: ``login_required``."""
     rp.tokens()
-    rp.http.application.extensions["gateway.clock"].advance(1)
+    clock.advance(1)
     params, response = rp.authorize(prompt="none", max_age="0")
     assert rp.redirect_result(response)["error"] == "login_required"
 
@@ -544,3 +549,14 @@ def test_oidcc_server_authorization_response_only_expected_parameters(rp):
     """§2a: the authorization response holds ``code``, ``state`` and ``iss`` only."""
     _, result = rp.code_flow()
     assert set(result) == {"code", "state", "iss"}
+
+
+def test_oidcc_scope_all_claims_without_value_omitted(client, factory):
+    """OIDC Core §5.3.2: claims without a value are omitted, never ``null`` or empty."""
+    citizen = factory.citizen(email=None, email_verified=False, phone_number=None,
+                              street_address=None, locality=None, region=None, middle_name="")
+    rp = TracingRelyingParty(client, factory.oauth_client(), citizen)
+    _, tokens = rp.tokens(scope="openid profile email address phone")
+    info = _userinfo(client, tokens["access_token"]).get_json()
+    assert set(info) == {"sub"} | (PROFILE - {"middle_name"})
+    assert all(value not in (None, "", {}) for value in info.values())

@@ -138,9 +138,6 @@ def test_init_db_creates_tables_and_keys_idempotent(app, flask_command):
         assert db.session.execute(text("SELECT count(*) FROM signing_keys")).scalar_one() == 2
 
 
-@pytest.mark.xfail(reason="gateway/cli.py: init-db and seed-demo lack @with_appcontext, so "
-                          "app.test_cli_runner() (app.cli without FlaskGroup) has no app context",
-                   raises=AssertionError, strict=False)
 def test_init_db_runs_through_test_cli_runner(runner):
     result = runner.invoke(args=["init-db"])
     assert result.exit_code == 0, result.output

@@ -255,3 +255,19 @@ def test_client_secret_stored_hashed(app, rp):
         ).scalar_one()
     assert stored and stored != rp.reg["client_secret"]
     assert rp.reg["client_secret"] not in stored
+
+
+def test_pkce_constant_challenge_refused(rp):
+    """RFC 9700 §2.1.1: a challenge the client already used (a constant) is refused."""
+    params, _ = rp.tokens()
+    replay, response = rp.authorize(code_challenge=params["code_challenge"])
+    result = rp.redirect_result(response)
+    assert result["error"] == "invalid_request" and result["state"] == replay["state"]
+
+
+def test_pkce_same_challenge_other_client_allowed(rp, make_rp):
+    """The check is per client: two clients can never collide on purpose."""
+    params, _ = rp.tokens()
+    other = make_rp()
+    _, response = other.authorize(code_challenge=params["code_challenge"])
+    assert "error=" not in response.headers["Location"]

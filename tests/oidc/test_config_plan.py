@@ -195,8 +195,11 @@ def test_oidcc_discovery_endpoint_verification_advertised_values_accepted(rp, me
         _, response = rp.authorize(prompt=prompt)
         assert response.status_code in (302, 303)
         assert "error=" not in response.headers["Location"], prompt
+    # ``acr_values`` are "at least": this level-1 person gets a code for LoA1 and
+    # unmet_authentication_requirements for LoA2 (tests/accounts/test_assurance.py).
+    _, result = rp.code_flow(acr_values="LoA1")
+    assert "code" in result
     for name, values in (("display", metadata["display_values_supported"]),
-                         ("acr_values", metadata["acr_values_supported"]),
                          ("ui_locales", metadata["ui_locales_supported"]),
                          ("claims_locales", metadata["claims_locales_supported"])):
         for value in values:

@@ -146,3 +146,31 @@ def test_sso_signing_in_as_someone_else_ends_previous_session(rp, client, factor
     other = TracingRelyingParty(client, rp.reg, someone_else)
     other.tokens(prompt="login")
     assert client.get("/userinfo", headers=bearer(first["access_token"])).status_code == 401
+
+
+def test_sso_reauthentication_same_person_keeps_session_and_other_tokens(rp, make_rp, jwks,
+                                                                          clock):
+    """``prompt=login`` at one client re-authenticates the person within the same session: a
+    later ``auth_time``, the same ``sid``, and the other client's tokens keep working."""
+    first_params, first = rp.tokens()
+    other = make_rp()
+    clock.advance(60)
+    second_params, second = other.tokens(prompt="login")
+    assert other.pages == ["login", "consent"]
+    assert rp.http.get("/userinfo", headers=bearer(first["access_token"])).status_code == 200
+    a = decode_id_token(first["id_token"], jwks, client_id=rp.reg["client_id"],
+                        now=clock.now(), nonce=first_params["nonce"]).claims
+    b = decode_id_token(second["id_token"], jwks, client_id=other.reg["client_id"],
+                        now=clock.now(), nonce=second_params["nonce"]).claims
+    assert a["sid"] == b["sid"] and b["auth_time"] == a["auth_time"] + 60
+
+
+def test_sso_reauthentication_rotates_cookie_handle(rp):
+    """Session fixation: the re-authentication sets a new SSO cookie; the old one is dead."""
+    rp.tokens()
+    old_handle = rp.http.get_cookie("gw_sso").value
+    rp.tokens(prompt="login")
+    assert rp.http.get_cookie("gw_sso").value != old_handle
+    rp.http.set_cookie("gw_sso", old_handle)
+    _, response = rp.authorize(prompt="none")
+    assert rp.redirect_result(response)["error"] == "login_required"

@@ -256,3 +256,13 @@ def test_oidcc_rp_initiated_logout_ui_locales(signed_in):
     rp, _ = signed_in
     page = rp.http.get("/logout", query_string={"ui_locales": "en"}).get_data(as_text=True)
     assert '<html lang="en">' in page
+
+
+def test_oidcc_rp_initiated_logout_outstanding_code_no_longer_redeemable(rp):
+    """A code issued before the person signed out gives no tokens afterwards: the session it
+    belongs to has ended (its other tokens were revoked at logout)."""
+    _, tokens = rp.tokens()
+    _, result = rp.code_flow()
+    rp.http.get("/logout", query_string={"id_token_hint": tokens["id_token"]})
+    response = rp.token(result["code"])
+    assert response.status_code == 400 and response.get_json()["error"] == "invalid_grant"
