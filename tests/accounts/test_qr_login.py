@@ -157,7 +157,7 @@ def test_phone_shows_the_agency_the_place_and_asks_to_confirm(rp, phone):
     assert "The same network as this phone." in html  # both at 127.0.0.1 here
     assert 'value="approve"' in html and 'value="deny"' in html and "csrf_token" in html
     vietnamese = _html(open_on_phone(phone, desktop, query_string={"lang": "vi"}))
-    assert "127.0.0.1 (máy này)" in vietnamese and '<html lang="vi">' in vietnamese
+    assert "127.0.0.1 (máy này)" in vietnamese and "Đồng ý đăng nhập" in vietnamese
 
 
 def test_phone_shows_local_network_for_a_private_desktop_address(rp, phone):
@@ -195,6 +195,8 @@ def test_qr_code_expires_after_90_seconds(app, rp, phone, clock):
     assert desktop.status().get_json()["status"] == "expired"
     page = open_on_phone(phone, desktop, query_string={"lang": "en"})
     assert page.status_code == 410 and "has expired" in _html(page)
+    page = open_on_phone(phone, desktop, query_string={"lang": "vi"})
+    assert page.status_code == 410 and "Mã QR này đã hết hạn" in _html(page)
     assert desktop.complete().status_code == 410
     assert record_of(app, desktop.code).status == "pending"  # nothing written by the refusals
 
@@ -288,7 +290,7 @@ def test_newer_code_on_the_page_cancels_the_older_one(rp, phone):
     "m%C3%A3-qr",
     "..%2F..%2Flogin",
 ])
-@pytest.mark.parametrize("lang,text", [("vi", '<html lang="vi">'),
+@pytest.mark.parametrize("lang,text", [("vi", "Mã QR này không hợp lệ"),
                                        ("en", "This QR code is not valid")])
 def test_unknown_code_on_the_phone_gets_a_clear_page(phone, code, lang, text):
     page = phone.get(f"/m/qr/{code}", query_string={"lang": lang})

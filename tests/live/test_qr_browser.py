@@ -75,7 +75,8 @@ def open_qr_sign_in(desktop: Page, demo) -> str:
     desktop.get_by_test_id("sign-in").click()
     desktop.wait_for_url(f"{demo.gateway_url}/login?**")
     expect(desktop.get_by_test_id("qr-login").locator("img")).to_be_visible()
-    expect(desktop.get_by_test_id("qr-status")).to_be_visible()
+    expect(desktop.get_by_role("heading", name="Quét mã QR để đăng nhập")).to_be_visible()
+    expect(desktop.get_by_test_id("qr-status")).to_have_text("Đang chờ xác nhận trên điện thoại…")
     url = desktop.get_by_test_id("qr-url").get_attribute("data-qr-url")
     assert url and url.startswith(f"{demo.gateway_url}/m/qr/"), url
     return url
@@ -92,6 +93,7 @@ def test_qr_sign_in_from_a_phone_signs_the_desktop_in_without_a_password(demo, d
     # Phone-sized: the confirmation button fits the screen without horizontal scrolling.
     box = phone.get_by_test_id("qr-approve").bounding_box()
     assert box and box["x"] >= 0 and box["x"] + box["width"] <= 390, box
+    expect(phone.get_by_test_id("qr-approve")).to_have_text("Đồng ý đăng nhập")
     phone.get_by_test_id("qr-approve").click()
     expect(phone.get_by_test_id("qr-message")).to_be_visible()
 
@@ -134,7 +136,8 @@ def test_expired_qr_code_says_so_on_the_desktop_and_can_be_renewed(demo, desktop
 
     refresh = desktop.get_by_test_id("qr-refresh")
     expect(refresh).to_be_visible(timeout=(QR_LIFETIME + 10) * 1000)
-    assert desktop.get_by_test_id("qr-status").inner_text() != waiting
+    expect(desktop.get_by_test_id("qr-status")).to_have_text("Mã đã hết hạn.")
+    assert waiting != "Mã đã hết hạn."
     response = phone.goto(old_url)
     assert response is not None and response.status == 410
     expect(phone.get_by_test_id("qr-message")).to_be_visible()
