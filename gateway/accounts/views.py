@@ -164,17 +164,30 @@ def consent():
     except OAuth2Error:
         return render_error_page(400, "invalid_request", None)
     form = ConsentForm()
+    # The decision counts for the person the page was shown to: if someone else signed in on
+    # this browser meanwhile (another tab), the page is shown again, to them (409).
+    shown_to = dict(session.get("consent_shown_to") or {})
+    status = 200
     if form.validate_on_submit():
-        decision = request.form.get("decision")
-        if decision == "allow":
-            grant_consent(user_session.citizen, client.client_id, scope)
-            pending.consent_given = True
-        elif decision == "deny":
-            pending.denied = True
+        if shown_to.get(pending.uid) != user_session.sid:
+            status = 409
         else:
-            return render_error_page(400, "invalid_request", None)
-        storage.save_pending_authorization(pending)
-        return redirect(url_for("oidc.resume", uid=pending.uid), code=303)
+            decision = request.form.get("decision")
+            if decision == "allow":
+                grant_consent(user_session.citizen, client.client_id, scope)
+                pending.consent_given = True
+            elif decision == "deny":
+                pending.denied = True
+            else:
+                return render_error_page(400, "invalid_request", None)
+            storage.save_pending_authorization(pending)
+            shown_to.pop(pending.uid, None)
+            session["consent_shown_to"] = shown_to
+            return redirect(url_for("oidc.resume", uid=pending.uid), code=303)
+    elif request.method == "POST":
+        status = 400
+    shown_to[pending.uid] = user_session.sid
+    session["consent_shown_to"] = dict(list(shown_to.items())[-5:])  # a few open tabs at most
     return render_template(
         "accounts/consent.html",
         form=form,
@@ -183,7 +196,7 @@ def consent():
         scopes=describe_scopes(scope),
         scope_claims=SCOPE_CLAIMS,
         pending=pending,
-    ), (400 if request.method == "POST" else 200)
+    ), status
 
 
 @bp.post("/signout")

@@ -2,7 +2,18 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, g, jsonify, render_template, request
+from urllib.parse import urlencode
+
+from flask import (
+    Blueprint,
+    current_app,
+    g,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_wtf.csrf import validate_csrf
 from werkzeug.datastructures import MultiDict
 from wtforms.validators import ValidationError
@@ -61,6 +72,12 @@ def authorize():
         return render_error_page(400, "invalid_request", "Use a form-encoded body.")
     if not _check_sizes(params):
         return render_error_page(400, "invalid_request", "A parameter is too long.")
+    if request.method == "POST":
+        # A cross-site POST carries no SameSite=Lax cookie: the SSO session would look absent
+        # and the browser's session cookie would be replaced. Continue as the same request by
+        # GET (303, RFC 9700 §4.12), which is a top-level navigation that carries them.
+        query = urlencode(list(params.items(multi=True)))
+        return redirect(url_for("oidc.authorize") + (f"?{query}" if query else ""), code=303)
     return handle_authorization_request(authorization, MultiDict(params))
 
 
@@ -91,6 +108,11 @@ def end_session():
     an ``id_token_hint``; otherwise sign out after confirmation and show a page."""
     from authlib.oauth2 import OAuth2Error
 
+    if request.method == "POST" and request.form.get("confirm") != "yes":
+        # As at /authorize: an RP's cross-site POST carries no SameSite=Lax cookie, so the
+        # session to end would look absent. Continue as the same request by GET (303).
+        query = urlencode(list(request.form.items(multi=True)))
+        return redirect(url_for("oidc.end_session") + (f"?{query}" if query else ""), code=303)
     try:
         end_session_request = authorization.validate_endpoint_request("end_session")
     except OAuth2Error as error:

@@ -62,6 +62,18 @@ def assert_safe_authorize_response(response, rp, state=None):
     return result
 
 
+def post_authorize(client, query: str):
+    """POST the request; the gateway continues it as the same GET (303, no cookie touched)."""
+    response = client.post("/authorize", data=query,
+                           content_type="application/x-www-form-urlencoded")
+    if response.status_code != 303:
+        return response  # refused before (size): an error page
+    assert "Set-Cookie" not in response.headers
+    location = response.headers["Location"]
+    assert location.split("?")[0] == "/authorize", location
+    return client.get(location)
+
+
 # -- /authorize: the client or its redirect_uri cannot be trusted: page, never a redirect --------
 
 PAGE_CASES = {
@@ -97,8 +109,7 @@ def test_authorize_untrusted_client_or_redirect_uri_error_page_no_redirect(rp, c
     query = _query(PAGE_CASES[case](rp))
     response = client.get("/authorize?" + query)
     assert assert_safe_authorize_response(response, rp) == "page"
-    response = client.post("/authorize", data=query,
-                           content_type="application/x-www-form-urlencoded")
+    response = post_authorize(client, query)
     assert assert_safe_authorize_response(response, rp) == "page"
 
 
@@ -169,8 +180,7 @@ def test_authorize_bad_parameter_with_valid_client_error_redirect_or_page(rp, cl
     if method == "GET":
         response = client.get("/authorize?" + query)
     else:
-        response = client.post("/authorize", data=query,
-                               content_type="application/x-www-form-urlencoded")
+        response = post_authorize(client, query)
     result = assert_safe_authorize_response(response, rp, state=params["state"])
     if expected is not None:
         assert result != "page", f"expected a redirect with {expected}"
@@ -234,6 +244,27 @@ def test_authorize_oversized_body_refused(client):
     response = client.post("/authorize", data="a=" + "b" * 70_000,
                            content_type="application/x-www-form-urlencoded")
     assert response.status_code == 413
+
+
+def test_authorize_post_continues_as_same_get_without_cookies(rp, client):
+    """oidcc-ensure-post-request-succeeds: a POST is continued as the very same request by GET
+    (303, RFC 9700 §4.12), so a cross-site POST still sees the SSO cookie (SameSite=Lax)."""
+    pairs, _ = _authorize_pairs(rp, state="é&=", extra=["1", "2"])
+    response = client.post("/authorize", data=_query(pairs),
+                           content_type="application/x-www-form-urlencoded")
+    assert response.status_code == 303 and "Set-Cookie" not in response.headers
+    location = response.headers["Location"]
+    from urllib.parse import parse_qsl, urlsplit
+
+    assert parse_qsl(urlsplit(location).query) == pairs
+
+
+def test_authorize_post_sees_sso_session(rp, client):
+    """With an SSO session, a POST request completes without sign-in (prompt=none works)."""
+    rp.tokens()
+    params, response = rp.authorize(method="POST", prompt="none")
+    result = rp.follow_to_callback(response)
+    assert result["code"] and result["state"] == params["state"]
 
 
 def test_resume_unknown_interaction_error_page(client):

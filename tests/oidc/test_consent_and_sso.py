@@ -174,3 +174,38 @@ def test_sso_reauthentication_rotates_cookie_handle(rp):
     rp.http.set_cookie("gw_sso", old_handle)
     _, response = rp.authorize(prompt="none")
     assert rp.redirect_result(response)["error"] == "login_required"
+
+
+def test_consent_decision_counts_for_the_person_it_was_shown_to(rp, client, factory):
+    """If someone else signs in on the same browser (another tab) while the consent page is
+    open, the click does not consent for them: the page is shown again, to them (409)."""
+    _, response = rp.authorize()
+    response = rp.login(response.headers["Location"])
+    location = client.get(response.headers["Location"]).headers["Location"]
+    page = client.get(location)  # shown to rp.citizen
+    token = _csrf(page.get_data(as_text=True))
+    someone_else = factory.citizen()
+    login = client.get("/login")
+    client.post("/login", data={"csrf_token": _csrf(login.get_data(as_text=True)),
+                                "personal_id": someone_else["personal_id"],
+                                "password": someone_else["password"]})
+    response = client.post(location, data={"csrf_token": token, "decision": "allow"})
+    assert response.status_code == 409
+    assert someone_else["name"] in response.get_data(as_text=True)
+    # now shown to the person signed in: their own click counts
+    token = _csrf(response.get_data(as_text=True))
+    response = client.post(location, data={"csrf_token": token, "decision": "allow"})
+    assert response.status_code == 303
+
+
+def test_consent_two_tabs_both_decide(rp, client):
+    """Two consent pages open in one browser: each decision is accepted."""
+    rp.tokens()  # signed in
+    locations = []
+    for _ in range(2):
+        _, response = rp.authorize(prompt="consent")
+        locations.append(response.headers["Location"])
+    tokens = [_csrf(client.get(location).get_data(as_text=True)) for location in locations]
+    for location, token in zip(locations, tokens, strict=True):
+        response = client.post(location, data={"csrf_token": token, "decision": "allow"})
+        assert response.status_code == 303

@@ -55,7 +55,11 @@ def test_oidcc_rp_initiated_logout_redirects_with_state(signed_in, method):
     if method == "GET":
         response = rp.http.get("/logout", query_string=params)
     else:
+        # continued as the same GET, which carries the SameSite=Lax SSO cookie
         response = rp.http.post("/logout", data=params)
+        assert response.status_code == 303 and "Set-Cookie" not in response.headers
+        assert response.headers["Location"].startswith("/logout?")
+        response = rp.http.get(response.headers["Location"])
     assert response.status_code == 302
     location = response.headers["Location"]
     assert location.startswith(rp.reg["post_logout_redirect_uri"] + "?")
