@@ -33,6 +33,7 @@ def create_app(config: dict | None = None) -> Flask:
     default_config.validate_config(app.config)
 
     from . import cli, errors, security
+    from .accounts.qr_views import bp as qr_login_bp
     from .accounts.self_service import bp as self_service_bp
     from .accounts.views import bp as accounts_bp
     from .clock import SystemClock
@@ -57,6 +58,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(oidc_bp)
     app.register_blueprint(accounts_bp)
     app.register_blueprint(self_service_bp)
+    app.register_blueprint(qr_login_bp)
     cli.init_app(app)
 
     if app.config.get("TRUSTED_PROXY_COUNT"):

@@ -87,6 +87,28 @@ NATIONAL_PORTAL_ACCOUNT_TYPE = {"individual": "1", "organisation": "2"}
 LOGIN_THROTTLE_ATTEMPTS = 5
 LOGIN_THROTTLE_WINDOW = 300
 
+#: QR cross-device sign-in (CONFORMANCE.md §3c). Lifetime of a code shown on the desktop sign-in
+#: page, seconds; at most 90 (DOMAIN.md §6 asks for 60-120 s).
+QR_LOGIN_LIFETIME = 90
+#: Rate limits over ``QR_LOGIN_RATE_WINDOW`` seconds: codes one browser may be shown, codes one
+#: IP address may be shown (offices behind one NAT address share it), and approvals or refusals
+#: one person may make from their phone. Policy may tune them.
+QR_LOGIN_RATE_WINDOW = 600
+QR_LOGIN_MAX_PER_BROWSER = 20
+QR_LOGIN_MAX_PER_IP = 200
+QR_LOGIN_MAX_DECISIONS = 10
+#: Approximate places shown on the phone for the desktop's IP address: ``[network, Vietnamese
+#: label, English label]``, the most specific network wins; no external geolocation service.
+#: Operators may add the province's own ranges (e.g. a commune office's public address).
+QR_LOGIN_PLACES = [
+    ["127.0.0.0/8", "máy này", "this machine"],
+    ["::1/128", "máy này", "this machine"],
+    ["10.0.0.0/8", "mạng nội bộ", "local network"],
+    ["172.16.0.0/12", "mạng nội bộ", "local network"],
+    ["192.168.0.0/16", "mạng nội bộ", "local network"],
+    ["fc00::/7", "mạng nội bộ", "local network"],
+]
+
 #: Largest request body accepted, bytes.
 MAX_CONTENT_LENGTH = 64 * 1024
 #: Largest accepted value of a single authorization request parameter, characters.
@@ -153,6 +175,9 @@ def validate_config(config: dict) -> None:
     parts = urlsplit(issuer)
     if parts.query or parts.fragment or not parts.hostname:
         raise ConfigurationError("GATEWAY_ISSUER must be a URL without query or fragment.")
+    lifetime = config.get("QR_LOGIN_LIFETIME")
+    if isinstance(lifetime, bool) or not isinstance(lifetime, int) or not 0 < lifetime <= 90:
+        raise ConfigurationError("QR_LOGIN_LIFETIME must be 1 to 90 seconds.")
     if config.get("ENV") == "development" or config.get("TESTING"):
         return
     if parts.scheme != "https":

@@ -43,14 +43,18 @@ def render_error_page(status: int, error: str | None = None, description: str | 
 def handle_http_exception(exc: HTTPException):
     if exc.code and exc.code < 400:
         return exc
+    # Keep the exception's own headers that matter, e.g. ``Allow`` on 405 (RFC 9110 §15.5.6).
+    allow = {k: v for k, v in exc.get_headers() if k.lower() == "allow"}
     if _wants_json():
         body = {"error": "invalid_request" if exc.code < 500 else "server_error",
                 "error_description": exc.description}
         response = jsonify(body)
         response.status_code = exc.code
         response.headers["Cache-Control"] = "no-store"
+        response.headers.update(allow)
         return response
-    return render_error_page(exc.code or 500, None, None)
+    body, status = render_error_page(exc.code or 500, None, None)
+    return body, status, allow
 
 
 def handle_csrf_error(exc: CSRFError):

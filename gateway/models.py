@@ -1,6 +1,12 @@
 """Imports every model so ``db.create_all`` sees all tables."""
 
-from .accounts.models import Consent, LoginFailure, RecoveryCode, TotpCredential  # noqa: F401
+from .accounts.models import (  # noqa: F401
+    Consent,
+    LoginFailure,
+    QrLogin,
+    RecoveryCode,
+    TotpCredential,
+)
 from .identity.models import Citizen  # noqa: F401
 from .oidc.models import (  # noqa: F401
     AuthorizationCode,

@@ -51,3 +51,12 @@ def test_development_generates_secret_and_allows_loopback_issuer():
     assert app.config["ISSUER"] == "http://127.0.0.1:5000"
     assert len(app.config["SECRET_KEY"]) >= 32
     assert app.config["SESSION_COOKIE_SECURE"] is False
+
+
+def test_method_not_allowed_keeps_the_allow_header(client):
+    """RFC 9110 §15.5.6: a 405 names the allowed methods, on JSON and HTML endpoints alike."""
+    token = client.get("/token")
+    assert token.status_code == 405 and "POST" in token.headers["Allow"]
+    assert token.get_json()["error"] == "invalid_request"
+    page = client.put("/authorize")
+    assert page.status_code == 405 and "GET" in page.headers["Allow"]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from authlib.oauth2.rfc6749 import scope_to_list
-from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
@@ -61,3 +61,35 @@ class RecoveryCode(db.Model):
                                             index=True)
     code_digest: Mapped[str] = mapped_column(String(64))
     used_at: Mapped[int | None] = mapped_column(Integer)
+
+
+class QrLogin(db.Model):
+    """A QR code offered on a desktop sign-in page (cross-device sign-in, CONFORMANCE.md §3c).
+
+    Bound to one pending authorization request *and* the browser showing it; only the code's
+    digest is stored. ``status`` moves pending → scanned → approved/denied → consumed (or
+    cancelled when the desktop page shows a newer code); every move is a compare-and-set.
+    """
+
+    __tablename__ = "qr_logins"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code_digest: Mapped[str] = mapped_column(String(64), unique=True)
+    pending_uid: Mapped[str] = mapped_column(String(64), index=True)
+    browser_digest: Mapped[str] = mapped_column(String(64), index=True)
+    client_id: Mapped[str] = mapped_column(String(48))
+    ip_address: Mapped[str | None] = mapped_column(String(45), index=True)
+    user_agent: Mapped[str | None] = mapped_column(String(300))
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    created_at: Mapped[int] = mapped_column(Integer, index=True)
+    expires_at: Mapped[int] = mapped_column(Integer)
+    #: The phone's SSO session (``sid``) that scanned the code; only it may decide.
+    phone_sid: Mapped[str | None] = mapped_column(String(64))
+    #: Who approved or refused, with the phone session's level and methods at that moment.
+    citizen_id: Mapped[int | None] = mapped_column(
+        ForeignKey("citizens.id", ondelete="CASCADE"), index=True
+    )
+    phone_acr: Mapped[str | None] = mapped_column(String(40))
+    phone_amr: Mapped[list | None] = mapped_column(JSON)
+    decided_at: Mapped[int | None] = mapped_column(Integer)
+    consumed_at: Mapped[int | None] = mapped_column(Integer)

@@ -240,6 +240,11 @@ class AuthorizationCode(db.Model):
     refused and the tokens issued from it revoked (RFC 6749 §4.1.2, RFC 9700 §4.2.4)."""
 
     __tablename__ = "authorization_codes"
+    # Replay lookups (``nonce``, RFC 9700 §2.1.1 repeated PKCE challenges) per client.
+    __table_args__ = (
+        Index("ix_authorization_codes_client_nonce", "client_id", "nonce"),
+        Index("ix_authorization_codes_client_challenge", "client_id", "code_challenge"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     code_digest: Mapped[str] = mapped_column(String(64), unique=True)
