@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
+import pytest
 from sqlalchemy import select
 
 from gateway.accounts.models import DisclosureRecord, SignInEvent
@@ -130,3 +131,56 @@ def test_activity_older_than_retention_pruned_when_new_entries_written(app, rp, 
     rp.http.delete_cookie("gw_sso")
     rp.sign_in_and_get_tokens()
     assert len(disclosures(app, rp.citizen)) == 1
+
+
+# -- the pages -----------------------------------------------------------------------------------
+
+
+def _page(http, path):
+    response = http.get(path)
+    assert response.status_code == 200
+    return response.get_data(as_text=True)
+
+
+def test_history_page_newest_first_20_per_page(app, rp, browser, clock):
+    rp.code_flow()  # success, for the relying party
+    for _ in range(21):
+        clock.advance(1)
+        browser.sign_in(rp.citizen["personal_id"], "Wrong-password-1")
+        clock.advance(300)  # past the throttling window
+    first = _page(rp.http, "/account/history?lang=en")
+    assert first.count('data-testid="sign-in-event"') == 20
+    assert 'data-outcome="success"' not in first  # the 20 newest are the failures
+    assert 'data-testid="page-older"' in first and 'data-testid="page-newer"' not in first
+    second = _page(rp.http, "/account/history?page=2&lang=en")
+    assert second.count('data-testid="sign-in-event"') == 2
+    assert second.index('data-outcome="failure"') < second.index('data-outcome="success"')
+    with app.app_context():
+        from gateway.oidc import storage
+
+        name = storage.get_client(rp.reg["client_id"]).client_name
+    assert name in second and "password" in second
+    assert 'data-testid="page-newer"' in second and 'data-testid="page-older"' not in second
+
+
+def test_sharing_page_shows_which_agency_received_which_claims(app, rp):
+    _, tokens = rp.sign_in_and_get_tokens(scope="openid profile email")
+    rp.http.get("/userinfo", headers={"Authorization": f"Bearer {tokens['access_token']}"})
+    page = _page(rp.http, "/account/sharing?lang=en")
+    assert page.count(f'data-client-id="{rp.reg["client_id"]}"') == 2
+    newest = page.split('data-testid="disclosure"')[1]
+    assert "on request" in newest and "full name" in newest and "email address" in newest
+    assert "at sign-in" in page.split('data-testid="disclosure"')[2]
+    assert "mã định danh tài khoản" in _page(rp.http, "/account/sharing?lang=vi")
+
+
+def test_sharing_page_empty_before_any_release(app, rp):
+    rp.code_flow()  # a code, but no token yet: nothing released
+    assert "Nothing yet." in _page(rp.http, "/account/sharing?lang=en")
+
+
+@pytest.mark.parametrize("page", ["0", "-1", "abc", "999999", "1.5", ""])
+def test_activity_pages_bad_page_number_400(rp, page):
+    rp.code_flow()
+    for path in ("/account/history", "/account/sharing"):
+        assert rp.http.get(path, query_string={"page": page}).status_code == 400
