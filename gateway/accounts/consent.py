@@ -43,9 +43,10 @@ def get_consents(citizen) -> list[Consent]:
 
 
 def revoke_consent(citizen, client_id: str) -> bool:
-    """Forget the consent (the next request from the client asks again). Not committed: the
-    caller revokes the client's tokens in the same transaction. False if there was none."""
+    """Forget the consent, so the client's next request asks again; False if there was none.
+    Commits. The caller then revokes the client's tokens (``storage.revoke_tokens_for``)."""
     result = db.session.execute(
         delete(Consent).where(Consent.citizen_id == citizen.id, Consent.client_id == client_id)
     )
+    db.session.commit()
     return result.rowcount == 1

@@ -40,8 +40,10 @@ _RETURN_LIFETIME = 900
 
 
 def _to_login():
-    """Sign in first, then come back to this page (see ``pop_return_path``)."""
-    session[_RETURN_KEY] = {"path": request.path, "at": now()}
+    """Sign in first, then come back to this page (see ``pop_return_path``); after a form
+    posted from an expired session, to the overview (a POST is not repeated)."""
+    path = request.path if request.method == "GET" else url_for("self_service.overview")
+    session[_RETURN_KEY] = {"path": path, "at": now()}
     return redirect(url_for("accounts.login"), code=303)
 
 
@@ -249,9 +251,8 @@ def revoke(client_id: str):
     if not LogoutForm().validate_on_submit():
         return render_error_page(400, "csrf", None)
     if len(client_id) > 48 or not revoke_consent(citizen, client_id):
-        db.session.rollback()
         return render_error_page(404)
-    storage.revoke_tokens_for(citizen.id, client_id)  # commits the consent's removal too
+    storage.revoke_tokens_for(citizen.id, client_id)
     return redirect(url_for("self_service.agencies", revoked=1), code=303)
 
 

@@ -252,9 +252,15 @@ def test_revoke_without_csrf_400(app, rp):
     assert f'data-client-id="{rp.reg["client_id"]}"' in html(rp.http.get("/account/agencies"))
 
 
-def test_revoke_signed_out_redirects_to_login(client, rp):
-    response = client.post(f"/account/agencies/{rp.reg['client_id']}/revoke")
-    assert response.status_code in (303, 400)
+def test_revoke_signed_out_redirects_to_login_then_to_the_overview(client, rp):
+    token = _csrf(html(client.get("/login")))
+    response = client.post(f"/account/agencies/{rp.reg['client_id']}/revoke",
+                           data={"csrf_token": token})
+    assert response.status_code == 303
+    assert urlsplit(response.headers["Location"]).path == "/login"
+    done = client.post("/login", data={"csrf_token": token, "personal_id":
+                                       rp.citizen["personal_id"], "password": PASSWORD})
+    assert urlsplit(done.headers["Location"]).path == "/account"
 
 
 # -- sessions ------------------------------------------------------------------------------------
