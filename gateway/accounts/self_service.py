@@ -113,9 +113,11 @@ _UNLISTED_CLAIMS = {"zoneinfo", "locale", "updated_at"}
 
 
 def describe_claims(names) -> list[str]:
-    """Distinct words for ``names`` in the person's language, in the order first seen."""
+    """Distinct words for ``names`` in the person's language, in the order of
+    ``CLAIM_LABELS`` (the account identifier first), unknown names last."""
+    order = list(CLAIM_LABELS)
     words = []
-    for name in names:
+    for name in sorted(names, key=lambda n: (order.index(n) if n in order else len(order), n)):
         if name in _UNLISTED_CLAIMS:
             continue
         word = str(CLAIM_LABELS.get(name, name))

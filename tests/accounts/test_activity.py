@@ -169,7 +169,10 @@ def test_sharing_page_shows_which_agency_received_which_claims(app, rp):
     page = _page(rp.http, "/account/sharing?lang=en")
     assert page.count(f'data-client-id="{rp.reg["client_id"]}"') == 2
     newest = page.split('data-testid="disclosure"')[1]
-    assert "on request" in newest and "full name" in newest and "email address" in newest
+    assert "on request" in newest
+    claims = newest.split('data-testid="disclosure-claims"')[1].split(">", 1)[1].split("<")[0]
+    assert claims.startswith("account identifier, full name, family name, given name")
+    assert "email address" in claims and "personal ID number" not in claims
     assert "at sign-in" in page.split('data-testid="disclosure"')[2]
     assert "mã định danh tài khoản" in _page(rp.http, "/account/sharing?lang=vi")
 
