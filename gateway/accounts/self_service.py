@@ -67,7 +67,8 @@ def _signed_in():
 
 def _page_number() -> int:
     value = request.args.get("page", "1")
-    return int(value) if value.isdigit() and 0 < len(value) < 6 else 0
+    # ASCII digits only: ``isdigit`` alone accepts "²", which ``int`` refuses.
+    return int(value) if value.isascii() and value.isdigit() and 0 < len(value) < 6 else 0
 
 
 # -- display helpers -----------------------------------------------------------------------------

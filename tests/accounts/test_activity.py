@@ -182,7 +182,7 @@ def test_sharing_page_empty_before_any_release(app, rp):
     assert "Nothing yet." in _page(rp.http, "/account/sharing?lang=en")
 
 
-@pytest.mark.parametrize("page", ["0", "-1", "abc", "999999", "1.5", ""])
+@pytest.mark.parametrize("page", ["0", "-1", "abc", "999999", "1.5", "", "²", "１"])
 def test_activity_pages_bad_page_number_400(rp, page):
     rp.code_flow()
     for path in ("/account/history", "/account/sharing"):
