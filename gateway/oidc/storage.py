@@ -368,6 +368,36 @@ def exists_code_challenge(client_id: str | None, code_challenge: str) -> bool:
     )
 
 
+# -- self-service ("Tài khoản của tôi") ----------------------------------------------------------
+# What the person's own account pages read and end: their live SSO sessions, and the tokens a
+# client holds for them once they withdraw consent. ``revoke_tokens_for`` is the minimal version
+# (tokens engineer: replace it with yours, same signature, if yours does more).
+
+
+def get_live_user_sessions(citizen_id: int) -> list[UserSession]:
+    """The person's SSO sessions that are neither ended, expired nor idle, newest first."""
+    current = now()
+    idle = current_app.config["SSO_SESSION_IDLE_TIMEOUT"]
+    return list(db.session.scalars(
+        select(UserSession)
+        .where(UserSession.citizen_id == citizen_id, UserSession.ended_at.is_(None),
+               UserSession.expires_at > current, UserSession.last_seen_at > current - idle)
+        .order_by(UserSession.last_seen_at.desc(), UserSession.id.desc())
+    ))
+
+
+def revoke_tokens_for(citizen_id: int, client_id: str) -> int:
+    """Revoke every token ``client_id`` holds for ``citizen_id`` (consent withdrawn)."""
+    result = db.session.execute(
+        update(Token)
+        .where(Token.citizen_id == citizen_id, Token.client_id == client_id,
+               Token.revoked_at.is_(None))
+        .values(revoked_at=now())
+    )
+    db.session.commit()
+    return result.rowcount
+
+
 # -- QR cross-device sign-in ---------------------------------------------------------------------
 # Hot state like codes: each row is one QR code shown on a desktop sign-in page. Only the code's
 # digest is stored; status changes are compare-and-set updates, so two requests racing on one
