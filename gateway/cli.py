@@ -14,7 +14,9 @@ from .extensions import db
 from .identity.cli import create_citizen_command
 from .oidc.cli import (
     create_client_command,
+    deliver_logouts_command,
     issue_registration_token_command,
+    list_logout_deliveries_command,
     rotate_keys_command,
 )
 
@@ -112,5 +114,6 @@ def seed_demo_command(province_url, commune_url, write_clients):
 def init_app(app) -> None:
     for command in (init_db_command, seed_demo_command, create_citizen_command,
                     create_client_command, issue_registration_token_command,
-                    rotate_keys_command):
+                    rotate_keys_command, deliver_logouts_command,
+                    list_logout_deliveries_command):
         app.cli.add_command(command)

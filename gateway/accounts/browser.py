@@ -10,7 +10,7 @@ import secrets
 
 from flask import after_this_request, current_app, g, request, session
 
-from ..oidc import storage
+from ..oidc import logout, storage
 
 
 def get_browser_id() -> str:
@@ -40,7 +40,7 @@ def start_user_session(citizen, *, acr: str, amr: list[str]):
         handle = storage.renew_user_session(previous, acr=acr, amr=amr)
     else:
         if previous is not None:
-            storage.end_user_session(previous)
+            logout.end_sso_session(previous)
         user_session, handle = storage.create_user_session(
             citizen_id=citizen.id,
             acr=acr,
@@ -67,11 +67,15 @@ def start_user_session(citizen, *, acr: str, amr: list[str]):
     return user_session
 
 
-def end_current_session() -> None:
-    """Sign this browser out at the provider (RP-initiated logout, or the person's own choice)."""
+def end_current_session() -> list[str]:
+    """Sign this browser out at the provider (RP-initiated logout, or the person's own choice).
+
+    The session's clients are logged out too (``logout.end_sso_session``); returns the
+    front-channel logout URLs the logged-out page must load."""
     user_session = current_user_session()
+    frontchannel_logout_uris = []
     if user_session is not None:
-        storage.end_user_session(user_session)
+        frontchannel_logout_uris = logout.end_sso_session(user_session)
     g.user_session = None
     config = current_app.config
 
@@ -85,3 +89,5 @@ def end_current_session() -> None:
             samesite="Lax",
         )
         return response
+
+    return frontchannel_logout_uris
