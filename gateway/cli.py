@@ -81,12 +81,11 @@ def seed_demo_command(province_url, commune_url, write_clients):
         base = spec["base_url"]
         redirect_uris = [f"{base}/callback"]
         logout_uris = [f"{base}/", f"{base}/logged-out"]
+        # Back-Channel Logout 1.0: the kit's endpoint (clients/kit/backchannel.py), with sid.
+        backchannel = {"backchannel_logout_uri": f"{base}/backchannel-logout",
+                       "backchannel_logout_session_required": True}
         client = get_client(spec["client_id"])
         if client is not None:
-            metadata = dict(client.client_metadata)
-            metadata.update(redirect_uris=redirect_uris, post_logout_redirect_uris=logout_uris)
-            client.set_client_metadata(metadata)
-            db.session.commit()
             secret = reset_client_secret(client) if not client.is_public else None
         else:
             client, secret = create_client(
@@ -95,6 +94,11 @@ def seed_demo_command(province_url, commune_url, write_clients):
                 token_endpoint_auth_method=spec["token_endpoint_auth_method"],
                 scope=spec["scope"],
             )
+        metadata = dict(client.client_metadata)
+        metadata.update(redirect_uris=redirect_uris, post_logout_redirect_uris=logout_uris,
+                        **backchannel)
+        client.set_client_metadata(metadata)
+        db.session.commit()
         out[key] = {"client_id": client.client_id, "client_secret": secret, "base_url": base,
                     "scope": spec["scope"]}
     out["citizens"] = [
