@@ -155,12 +155,16 @@ def deliver_due_logouts(*, ids: list[int] | None = None, limit: int = 100,
     counts = {"delivered": 0, "retry": 0, "failed": 0, "skipped": 0}
     lease = current_app.config["LOGOUT_DELIVERY_LEASE"]
     for delivery in storage.get_due_logout_deliveries(limit, ids):
-        if budget is not None and time.monotonic() - started >= budget:
-            counts["skipped"] += 1
-            continue
+        attempt_timeout = timeout
+        if budget is not None:
+            remaining = budget - (time.monotonic() - started)
+            if remaining < 0.1:
+                counts["skipped"] += 1  # left for the worker
+                continue
+            attempt_timeout = min(timeout or remaining, remaining)
         if not storage.claim_logout_delivery(delivery, lease):
             counts["skipped"] += 1  # another worker has it
             continue
-        deliver(delivery, timeout=timeout)
+        deliver(delivery, timeout=attempt_timeout)
         counts[{"delivered": "delivered", "failed": "failed"}.get(delivery.status, "retry")] += 1
     return counts

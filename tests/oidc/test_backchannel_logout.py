@@ -8,9 +8,15 @@ The clients' endpoints are a real HTTP server on 127.0.0.1 (through the guarded 
 from __future__ import annotations
 
 import json
+import os
+import signal
 import socket
+import subprocess
+import sys
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from urllib.parse import parse_qs
 
 import pytest
@@ -20,6 +26,7 @@ from tests.conftest import ISSUER, _csrf
 from tests.oidc.conftest import ALGORITHMS, bearer
 
 EVENT = "http://schemas.openid.net/event/backchannel-logout"
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 class LogoutReceiver:
@@ -300,3 +307,45 @@ def test_backchannel_logout_when_another_person_signs_in(backchannel_rp, receive
     _, claims = decode_logout_token(receiver.logout_tokens()[0], jwks, clock.now())
     id_token = jwt.decode(tokens["id_token"], jwks, algorithms=ALGORITHMS).claims
     assert claims["sid"] == id_token["sid"]
+
+
+@pytest.fixture
+def worker_env(app, tmp_path):
+    """Environment for a ``flask --app gateway`` process on this test's database."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("GATEWAY_", "PORTAL_"))}
+    env.update(GATEWAY_ENV="development", GATEWAY_ISSUER=ISSUER,
+               GATEWAY_INSTANCE_PATH=str(tmp_path),
+               GATEWAY_DATABASE_URL=app.config["SQLALCHEMY_DATABASE_URI"])
+    return env
+
+
+def test_deliver_logouts_loop_worker_delivers_and_stops_on_sigterm(backchannel_rp, receiver,
+                                                                   runner, app, clock,
+                                                                   worker_env):
+    """The worker as operators run it (``deliver-logouts --loop``, a real process): it picks
+    up what logout queued, delivers it, and exits cleanly on SIGTERM."""
+    clock.current = int(time.time())  # the worker process reads the system clock
+    app.config["LOGOUT_DELIVERY_INLINE_BUDGET"] = 0
+    rp = backchannel_rp
+    _, tokens = rp.tokens()
+    logout_with_hint(rp, tokens["id_token"])
+    assert receiver.posts == []
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "flask", "--app", "gateway", "deliver-logouts", "--loop",
+         "--interval", "0.2"],
+        cwd=REPO_ROOT, env=worker_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while not receiver.posts and time.monotonic() < deadline and worker.poll() is None:
+            time.sleep(0.1)
+        assert len(receiver.posts) == 1
+        time.sleep(0.5)
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        output, _ = worker.communicate(timeout=30)
+    assert worker.returncode == 0, output
+    assert "delivered 1" in output
+    [row] = deliveries(runner)
+    assert row["status"] == "delivered" and row["attempts"] == 1
