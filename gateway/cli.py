@@ -82,8 +82,13 @@ def seed_demo_command(province_url, commune_url, write_clients):
         redirect_uris = [f"{base}/callback"]
         logout_uris = [f"{base}/", f"{base}/logged-out"]
         # Back-Channel Logout 1.0: the kit's endpoint (clients/kit/backchannel.py), with sid.
-        backchannel = {"backchannel_logout_uri": f"{base}/backchannel-logout",
-                       "backchannel_logout_session_required": True}
+        logout_metadata = {"backchannel_logout_uri": f"{base}/backchannel-logout",
+                           "backchannel_logout_session_required": True}
+        if key == "commune":
+            # Front-Channel Logout 1.0 too, so the demo shows both: the gateway's signed-out
+            # page loads the commune portal's /frontchannel-logout in an iframe.
+            logout_metadata.update(frontchannel_logout_uri=f"{base}/frontchannel-logout",
+                                   frontchannel_logout_session_required=True)
         client = get_client(spec["client_id"])
         if client is not None:
             secret = reset_client_secret(client) if not client.is_public else None
@@ -96,7 +101,7 @@ def seed_demo_command(province_url, commune_url, write_clients):
             )
         metadata = dict(client.client_metadata)
         metadata.update(redirect_uris=redirect_uris, post_logout_redirect_uris=logout_uris,
-                        **backchannel)
+                        **logout_metadata)
         client.set_client_metadata(metadata)
         db.session.commit()
         out[key] = {"client_id": client.client_id, "client_secret": secret, "base_url": base,

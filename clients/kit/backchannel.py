@@ -1,4 +1,5 @@
-"""Back-channel logout at the relying party (OpenID Connect Back-Channel Logout 1.0).
+"""Back-channel (and front-channel) logout at the relying party (OpenID Connect Back-Channel
+Logout 1.0, Front-Channel Logout 1.0).
 
 The gateway POSTs a ``logout_token`` to ``/backchannel-logout`` when a person's SSO session ends.
 This module validates it as §2.6 requires (signature by the gateway's published keys, ``iss``,
@@ -11,6 +12,9 @@ server-side is the other half: the ``sid``s (and, for a token without ``sid``, t
 the time) of ended sessions, in ``LogoutStore``. It lives in the process's memory, which suits
 these single-process portals; a portal running several processes keeps it in a shared store
 (Redis, its database) behind the same three methods.
+
+``/frontchannel-logout`` is the front-channel counterpart, for a portal that registers it: the
+gateway's signed-out page loads it in an iframe with ``iss`` and ``sid`` (§2 of that spec).
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from urllib.parse import urlsplit
 
 import requests
 from flask import Blueprint, current_app, jsonify, request, session
@@ -176,6 +181,45 @@ def _refuse(reason: str, status: int = 400):
     return response
 
 
+@bp.get("/frontchannel-logout")
+def frontchannel_logout():
+    """Front-Channel Logout 1.0 §2: with ``iss`` (the gateway) and ``sid``, end that session,
+    whichever browser holds it; without them, end this browser's session (its cookie comes
+    along when the frame is same-site, as in the demo). Framable by the gateway only."""
+    from .views import get_settings
+
+    settings = get_settings()
+    iss, sid = request.args.get("iss"), request.args.get("sid")
+    if iss is not None or sid is not None:
+        if iss != settings.issuer or not sid or len(sid) > 128:
+            return _frame_response("", 400, settings.issuer)
+        get_logout_store().end_session(sid=sid, sub=None, at=time.time())
+        claims = session.get("claims") or {}
+        if claims.get("sid") == sid:
+            _clear_session()
+    else:
+        _clear_session()
+    log.info("front-channel logout accepted")
+    return _frame_response("signed out", 200, settings.issuer)
+
+
+def _frame_response(body: str, status: int, issuer: str):
+    parts = urlsplit(issuer)
+    response = current_app.response_class(body, status=status, mimetype="text/plain")
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Content-Security-Policy"] = (
+        f"default-src 'none'; frame-ancestors {parts.scheme}://{parts.netloc}"
+    )
+    return response
+
+
+def _clear_session() -> None:
+    lang = session.get("lang")
+    session.clear()
+    if lang:
+        session["lang"] = lang
+
+
 def end_ended_sessions() -> None:
     """Before every request: a sign-in whose gateway session has ended is over here too."""
     claims = session.get("claims")
@@ -183,10 +227,7 @@ def end_ended_sessions() -> None:
         return
     if get_logout_store().check_ended(sid=claims.get("sid"), sub=claims.get("sub"),
                                       signed_in_at=session.get("signed_in_at", 0)):
-        lang = session.get("lang")
-        session.clear()
-        if lang:
-            session["lang"] = lang
+        _clear_session()
 
 
 def init_app(app) -> None:

@@ -172,3 +172,42 @@ def test_backchannel_logout_replayed_jti_refused(client, gateway):
 def test_backchannel_logout_missing_token_refused(client):
     assert client.post("/backchannel-logout", data={}).status_code == 400
     assert client.post("/backchannel-logout", json={"logout_token": "x"}).status_code == 400
+
+
+# -- front-channel (OpenID Connect Front-Channel Logout 1.0) -------------------------------------
+
+
+def test_frontchannel_logout_with_iss_and_sid_ends_that_session(client, gateway):
+    """Front-Channel Logout §2: ``iss`` is the gateway, ``sid`` names the session to end; the
+    answer may be framed by the gateway only."""
+    sign_in(client, sid="sid-fc")
+    response = client.get("/frontchannel-logout",
+                          query_string={"iss": gateway.issuer, "sid": "sid-fc"})
+    assert response.status_code == 200
+    assert response.headers["Cache-Control"] == "no-store"
+    assert f"frame-ancestors {gateway.issuer}" in response.headers["Content-Security-Policy"]
+    assert not is_signed_in(client)
+
+
+def test_frontchannel_logout_other_sid_leaves_this_browser_signed_in(client, gateway):
+    sign_in(client, sid="sid-mine")
+    response = client.get("/frontchannel-logout",
+                          query_string={"iss": gateway.issuer, "sid": "sid-someone-else"})
+    assert response.status_code == 200
+    assert is_signed_in(client)
+
+
+@pytest.mark.parametrize("query", [
+    {"iss": "https://evil.example", "sid": "sid-1"}, {"iss": "__gateway__"}, {"sid": "sid-1"},
+])
+def test_frontchannel_logout_wrong_or_partial_parameters_refused(client, gateway, query):
+    sign_in(client, sid="sid-1")
+    query = {k: (gateway.issuer if v == "__gateway__" else v) for k, v in query.items()}
+    assert client.get("/frontchannel-logout", query_string=query).status_code == 400
+    assert is_signed_in(client)
+
+
+def test_frontchannel_logout_without_parameters_ends_this_browser_session(client):
+    sign_in(client)
+    assert client.get("/frontchannel-logout").status_code == 200
+    assert not is_signed_in(client)
