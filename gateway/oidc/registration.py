@@ -150,6 +150,11 @@ class OAuthClientMetadataClaims(_OAuthClaims):
             raise _error("grant_types", "unsupported " + _quote(unsupported))
         if "authorization_code" not in self["grant_types"]:
             raise _error("grant_types", "must include authorization_code")
+        if "client_credentials" in self["grant_types"] and (
+            self.get("token_endpoint_auth_method") == "none"
+        ):
+            # RFC 6749 §4.4: the client credentials grant is for confidential clients only.
+            raise _error("grant_types", "client_credentials needs a confidential client")
 
     def validate_response_types(self):
         self.setdefault("response_types", ["code"])
@@ -442,7 +447,9 @@ class ClientConfigurationEndpoint(_MetadataMixin, _ConfigurationEndpoint):
     """RFC 7592 §2: read, update and delete with the registration access token."""
 
     #: Set at registration, never changed by an update.
-    FIXED_METADATA = ("agency_name", "agency_level", "administrative_unit_code")
+    FIXED_METADATA = ("agency_name", "agency_level", "administrative_unit_code",
+                      # Set by an administrator (``create-client``), never by the client.
+                      "resource_server", "access_token_format")
 
     def authenticate_token(self, request):
         token = _bearer_token(request)
