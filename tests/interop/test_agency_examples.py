@@ -110,7 +110,8 @@ def test_doc_python_example_signs_a_citizen_in_with_authlib(gateway, tmp_path, a
 def test_doc_node_example_registers_with_private_key_jwt_and_signs_in(gateway, tmp_path):
     """docs/examples/node: openid-client (Node.js) registers itself with ``private_key_jwt`` and
     ``jwks``, signs the demo citizen in, verifies the ID token (signature by ``jwks_uri``, iss,
-    aud, exp, nonce) and reads UserInfo."""
+    aud, exp, nonce) and reads UserInfo; then refreshes (RFC 6749 §6, rotated) and revokes the
+    refresh token (RFC 7009)."""
     node, npm = shutil.which("node"), shutil.which("npm")
     if not node or not npm:
         pytest.skip("node and npm are not installed")
@@ -148,6 +149,11 @@ def test_doc_node_example_registers_with_private_key_jwt_and_signs_in(gateway, t
     assert claims["iss"] == gateway.issuer and claims["aud"] == started["client_id"]
     assert result["userinfo"]["sub"] == claims["sub"]
     assert result["userinfo"]["name"] == gateway.citizen["name"]
+    # Offline access: refreshed once (rotated, same sub, original auth_time), then revoked.
+    assert result["rotated"] is True
+    refreshed = result["refreshed_id_token_claims"]
+    assert refreshed["sub"] == claims["sub"] and refreshed["auth_time"] == claims["auth_time"]
+    assert result["revoked_refresh_token_error"] == "invalid_grant"
 
 
 # -- section 9: refresh, revoke, client credentials, introspection, JWT access tokens ----------
