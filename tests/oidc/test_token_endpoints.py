@@ -328,3 +328,58 @@ def test_jwt_access_token_revocable(jwt_rp, client):
 def test_jwt_access_token_opaque_by_default(rp):
     _, tokens = rp.tokens()
     assert tokens["access_token"].count(".") == 0
+
+
+# -- bad requests: precise 4xx JSON, never a 500 -------------------------------------------------
+
+
+@pytest.mark.parametrize("path", ["/revoke", "/introspect"])
+@pytest.mark.parametrize("method", ["GET", "PUT", "DELETE"])
+def test_token_endpoints_wrong_method_405_json(client, path, method):
+    response = client.open(path, method=method)
+    assert response.status_code == 405 and response.mimetype == "application/json"
+
+
+BAD_REQUESTS = {
+    # name: (request keyword arguments, status, error)
+    "no_credentials": ({"data": {"token": "x"}}, 401, "invalid_client"),
+    "malformed_basic": ({"data": {"token": "x"}, "headers": {"Authorization": "Basic %%%"}},
+                        401, "invalid_client"),
+    "basic_without_colon": ({"data": {"token": "x"},
+                             "headers": {"Authorization": "Basic eHl6"}}, 401, "invalid_client"),
+    "json_body": ({"json": {"token": "x"}}, 401, "invalid_client"),
+    "unknown_client": ({"data": {"token": "x"}, "headers": basic("nobody", "secret")}, 401,
+                       "invalid_client"),
+}
+
+
+@pytest.mark.parametrize("path", ["/revoke", "/introspect"])
+@pytest.mark.parametrize("name", list(BAD_REQUESTS))
+def test_token_endpoints_bad_request_json_oauth_error(client, path, name):
+    kwargs, status, error = BAD_REQUESTS[name]
+    _error(client.post(path, **kwargs), status, error)
+
+
+@pytest.mark.parametrize("token", ["", "x" * 10_000, "\u00fe" * 300, "a.b.c"])
+def test_token_endpoints_odd_tokens_handled(rp, client, resource_server, token):
+    """Empty, huge, non-ASCII or JWT-looking garbage: 400 for a missing token, else 200."""
+    revoked = revoke(rp, token)
+    inspected = introspect(client, resource_server, token)
+    if token == "":
+        _error(revoked, 400, "invalid_request")
+        _error(inspected, 400, "invalid_request")
+    else:
+        assert revoked.status_code == 200
+        assert inspected.get_json() == {"active": False}
+
+
+def test_token_endpoints_confidential_client_cannot_use_none(rp, client, resource_server):
+    """A confidential client authenticates with its registered method at /revoke and
+    /introspect too: its client_id alone is not enough."""
+    _, tokens = rp.tokens()
+    response = client.post("/revoke", data={"token": tokens["access_token"],
+                                            "client_id": rp.reg["client_id"]})
+    _error(response, 401, "invalid_client")
+    response = client.post("/introspect", data={"token": tokens["access_token"],
+                                                "client_id": resource_server["client_id"]})
+    _error(response, 401, "invalid_client")
