@@ -383,3 +383,41 @@ def test_token_endpoints_confidential_client_cannot_use_none(rp, client, resourc
     response = client.post("/introspect", data={"token": tokens["access_token"],
                                                 "client_id": resource_server["client_id"]})
     _error(response, 401, "invalid_client")
+
+
+def test_jwt_access_token_format_registrable(register_rp, client, clock):
+    """``access_token_format`` is registrable metadata (RFC 7591 §2 extension)."""
+    party = register_rp(access_token_format="jwt")
+    assert party.registration["access_token_format"] == "jwt"
+    _, tokens = party.tokens()
+    assert _verify_at_jwt(client, tokens["access_token"], clock)["client_id"] == party.reg[
+        "client_id"]
+
+
+def test_jwt_access_token_format_invalid_refused(client, initial_access_token):
+    from tests.oidc.conftest import register
+
+    response = register(client, initial_access_token, {
+        "redirect_uris": ["https://rp.example.vn/cb"], "access_token_format": "paseto"})
+    _error(response, 400, "invalid_client_metadata")
+
+
+def test_introspection_resource_server_not_registrable(client, initial_access_token, runner):
+    """A client cannot make itself a resource server by registering (RFC 7591 §2: unknown
+    metadata is ignored), nor by updating its registration (RFC 7592)."""
+    from tests.oidc.conftest import register
+
+    response = register(client, initial_access_token, {
+        "redirect_uris": ["https://rp.example.vn/cb"], "resource_server": True})
+    assert response.status_code == 201
+    body = response.get_json()
+    assert "resource_server" not in body or body["resource_server"] is False
+    update = {"redirect_uris": ["https://rp.example.vn/cb"], "resource_server": True,
+              "client_id": body["client_id"]}
+    updated = register(client, body["registration_access_token"], update, method="PUT",
+                       url=body["registration_client_uri"].removeprefix(ISSUER))
+    assert updated.status_code == 200, updated.get_json()
+    assert not updated.get_json().get("resource_server")
+    response = client.post("/introspect", data={"token": "x"},
+                           headers=basic(body["client_id"], body["client_secret"]))
+    _error(response, 403, "unauthorized_client")
