@@ -341,3 +341,20 @@ def test_refresh_token_registration_refuses_client_credentials_for_public_client
         "grant_types": ["authorization_code", "client_credentials"]})
     assert response.status_code == 400
     assert response.get_json()["error"] == "invalid_client_metadata"
+
+
+def test_refresh_token_concurrent_use_one_wins(offline_rp, client, monkeypatch):
+    """Two refreshes racing with one token: the loser of the compare-and-set is a reuse
+    (RFC 9700 §4.14.2): invalid_grant, and the family is revoked."""
+    from gateway.oidc import storage
+
+    _, tokens = offline_rp.tokens(**OFFLINE)
+    rotate = storage.rotate_refresh_token
+
+    def lose_the_race(record):
+        rotate(record)  # the other request got there first
+        return False
+
+    monkeypatch.setattr(storage, "rotate_refresh_token", lose_the_race)
+    _error(refresh(offline_rp, tokens["refresh_token"]), 400, "invalid_grant")
+    assert _userinfo_status(client, tokens["access_token"]) == 401
