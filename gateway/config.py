@@ -57,6 +57,12 @@ AUTHORIZATION_CODE_LIFETIME = 60
 ACCESS_TOKEN_LIFETIME = 3600
 #: ID token lifetime, seconds.
 ID_TOKEN_LIFETIME = 3600
+#: Refresh token idle lifetime, seconds: unused this long, it stops working (each use rotates it
+#: and restarts the count). Agencies needing longer offline access ask the operator.
+REFRESH_TOKEN_IDLE_SECONDS = 14 * 86400
+#: Refresh token absolute lifetime, seconds, counted from the sign-in that started the family:
+#: after it the person must sign in again, however often the app refreshed.
+REFRESH_TOKEN_ABSOLUTE_SECONDS = 90 * 86400
 #: Pending authorization request (the sign-in/consent interaction) lifetime, seconds.
 INTERACTION_LIFETIME = 15 * 60
 

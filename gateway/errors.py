@@ -11,7 +11,8 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 # Endpoints that speak JSON: their errors are JSON too.
-JSON_PREFIXES = ("/token", "/userinfo", "/jwks", "/.well-known/", "/register")
+JSON_PREFIXES = ("/token", "/userinfo", "/jwks", "/.well-known/", "/register", "/revoke",
+                 "/introspect")
 
 
 def _wants_json() -> bool:

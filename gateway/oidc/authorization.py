@@ -170,6 +170,9 @@ def get_consent_scope(client, params) -> str:
     """The scopes a person consents to: the requested ones plus those covering claims asked for
     individually with ``claims`` (OIDC Core §5.5), narrowed to what the client may have."""
     requested = list(scope_to_list(params.get("scope") or "") or [])
+    if "consent" not in _prompts(params):
+        # OIDC Core §11: offline access is asked for with prompt=consent, otherwise ignored.
+        requested = [s for s in requested if s != "offline_access"]
     requested += scopes_for_claims(parse_claims_request(params.get("claims")))
     return client.get_allowed_scope(" ".join(requested))
 

@@ -197,4 +197,8 @@ def create_id_token_claims(citizen: Citizen, client, requested: dict | None) -> 
 def describe_scopes(scope: str) -> list[str]:
     """The scopes of a request that release claims, in a stable order (for the consent page)."""
     requested = set(scope_to_list(scope) or [])
-    return [name for name in SCOPE_CLAIMS if name in requested]
+    described = [name for name in SCOPE_CLAIMS if name in requested]
+    # Not a claim, but the person must know the app keeps access (OIDC Core §11).
+    if "offline_access" in requested:
+        described.append("offline_access")
+    return described

@@ -19,11 +19,18 @@ from ..extensions import db
               type=click.Choice(["client_secret_basic", "client_secret_post", "none"]),
               show_default=True)
 @click.option("--grant-type", "grant_types", multiple=True, default=["authorization_code"],
-              show_default=True)
+              type=click.Choice(["authorization_code", "refresh_token", "client_credentials"]),
+              show_default=True, help="Repeat for several (refresh_token: offline access; "
+                                      "client_credentials: agency-to-agency APIs).")
 @click.option("--scope", default="openid profile email phone address", show_default=True)
 @click.option("--id-token-alg", "id_token_signed_response_alg", default="RS256",
               type=click.Choice(["RS256", "PS256", "ES256"]), show_default=True)
 @click.option("--client-id", default=None, help="Choose the client_id (default: random).")
+@click.option("--resource-server", is_flag=True,
+              help="An API that may check tokens at /introspect (RFC 7662).")
+@click.option("--access-token-format", default="opaque", show_default=True,
+              type=click.Choice(["opaque", "jwt"]),
+              help="jwt: signed RFC 9068 access tokens an API can verify with /jwks.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON (for scripts).")
 def create_client_command(as_json, **options):
     """Register a relying party; prints its client_id and, once, its secret."""

@@ -17,6 +17,10 @@ from .storage import get_client
 
 AUTH_METHODS = ("client_secret_basic", "client_secret_post", "none")
 GRANT_TYPES = ("authorization_code",)
+#: Grant types a client may be registered for (RFC 7591 §2).
+SUPPORTED_GRANT_TYPES = ("authorization_code", "refresh_token", "client_credentials")
+#: ``access_token_format`` values (gateway client metadata): opaque, or RFC 9068 JWT.
+ACCESS_TOKEN_FORMATS = ("opaque", "jwt")
 DEFAULT_SCOPE = "openid profile email phone address"
 ID_TOKEN_ALGS = ("RS256", "PS256", "ES256")
 
@@ -64,7 +68,8 @@ def create_client(*, client_name: str, redirect_uris: list[str],
                   token_endpoint_auth_method: str = "client_secret_basic",
                   grant_types: list[str] = GRANT_TYPES, scope: str = DEFAULT_SCOPE,
                   id_token_signed_response_alg: str = "RS256",
-                  client_id: str | None = None) -> tuple[OAuth2Client, str | None]:
+                  client_id: str | None = None, resource_server: bool = False,
+                  access_token_format: str = "opaque") -> tuple[OAuth2Client, str | None]:
     """Validate and register a client. Returns ``(client, secret)``; the secret is shown once."""
     if not client_name or len(client_name) > 200:
         raise InvalidClientMetadata("client_name: required, at most 200 characters")
@@ -76,9 +81,16 @@ def create_client(*, client_name: str, redirect_uris: list[str],
     ]
     if token_endpoint_auth_method not in AUTH_METHODS:
         raise InvalidClientMetadata(f"token_endpoint_auth_method: one of {', '.join(AUTH_METHODS)}")
-    unknown = set(grant_types) - set(GRANT_TYPES)
+    unknown = set(grant_types) - set(SUPPORTED_GRANT_TYPES)
     if unknown:
         raise InvalidClientMetadata(f"grant_types: unsupported {', '.join(sorted(unknown))}")
+    if "client_credentials" in grant_types and token_endpoint_auth_method == "none":
+        # RFC 6749 §4.4: confidential clients only.
+        raise InvalidClientMetadata("grant_types: client_credentials needs a confidential client")
+    if access_token_format not in ACCESS_TOKEN_FORMATS:
+        raise InvalidClientMetadata(
+            f"access_token_format: one of {', '.join(ACCESS_TOKEN_FORMATS)}"
+        )
     if id_token_signed_response_alg not in ID_TOKEN_ALGS:
         raise InvalidClientMetadata(
             f"id_token_signed_response_alg: one of {', '.join(ID_TOKEN_ALGS)}"
@@ -100,6 +112,9 @@ def create_client(*, client_name: str, redirect_uris: list[str],
         "response_types": ["code"],
         "scope": scope,
         "id_token_signed_response_alg": id_token_signed_response_alg,
+        # Gateway metadata (docs/agency-integration.md): may call /introspect; token format.
+        "resource_server": bool(resource_server),
+        "access_token_format": access_token_format,
     })
     db.session.add(client)
     db.session.commit()

@@ -8,10 +8,13 @@ from __future__ import annotations
 from flask import current_app, url_for
 
 from . import keys
+from .access_tokens import OFFLINE_ACCESS
 from .claims import CLAIMS_SUPPORTED, SCOPES_SUPPORTED
 from .client_auth import SIGNING_ALGS as CLIENT_ASSERTION_SIGNING_ALGS
 from .grants import AuthorizationCodeGrant
+from .introspection import IntrospectionEndpoint
 from .request_objects import SIGNING_ALGS as REQUEST_OBJECT_SIGNING_ALGS
+from .revocation import RevocationEndpoint
 
 
 def create_provider_metadata() -> dict:
@@ -28,10 +31,16 @@ def create_provider_metadata() -> dict:
         "jwks_uri": endpoint("oidc.jwks"),
         "end_session_endpoint": endpoint("oidc.end_session"),
         "registration_endpoint": endpoint("oidc.register"),
-        "scopes_supported": SCOPES_SUPPORTED,
+        "revocation_endpoint": endpoint("oidc.revoke"),
+        "revocation_endpoint_auth_methods_supported": list(RevocationEndpoint.CLIENT_AUTH_METHODS),
+        "introspection_endpoint": endpoint("oidc.introspect"),
+        "introspection_endpoint_auth_methods_supported": list(
+            IntrospectionEndpoint.CLIENT_AUTH_METHODS
+        ),
+        "scopes_supported": [*SCOPES_SUPPORTED, OFFLINE_ACCESS],
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
-        "grant_types_supported": ["authorization_code"],
+        "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
         "subject_types_supported": ["pairwise", "public"],
         "id_token_signing_alg_values_supported": list(config["ID_TOKEN_SIGNING_ALGS"]),
         "userinfo_signing_alg_values_supported": list(keys.KTY_FOR_ALG),
@@ -39,6 +48,12 @@ def create_provider_metadata() -> dict:
             AuthorizationCodeGrant.TOKEN_ENDPOINT_AUTH_METHODS
         ),
         "token_endpoint_auth_signing_alg_values_supported": list(CLIENT_ASSERTION_SIGNING_ALGS),
+        "revocation_endpoint_auth_signing_alg_values_supported": list(
+            CLIENT_ASSERTION_SIGNING_ALGS
+        ),
+        "introspection_endpoint_auth_signing_alg_values_supported": list(
+            CLIENT_ASSERTION_SIGNING_ALGS
+        ),
         "code_challenge_methods_supported": ["S256"],
         "claims_supported": CLAIMS_SUPPORTED,
         "claims_parameter_supported": True,

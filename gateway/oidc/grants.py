@@ -3,13 +3,21 @@
 - RFC 6749 §4.1 with codes single-use, short-lived, bound to client, ``redirect_uri`` and the
   PKCE challenge; a replayed code revokes what it issued (§4.1.2, RFC 9700 §4.2.4).
 - RFC 7636 restricted to ``S256`` and required for public clients (RFC 9700 §2.1.1).
+- OIDC Core §11: ``offline_access`` kept only with ``prompt=consent`` (refresh tokens come from
+  ``access_tokens``/``refresh``).
 - OpenID Connect Core §3.1: ``redirect_uri`` required, ``nonce`` replay refused, ID token with
   ``sid`` (Front/Back-Channel Logout §2/§3), ``auth_time``, ``acr``, ``amr``, ``at_hash``.
 """
 
 from __future__ import annotations
 
-from authlib.oauth2.rfc6749 import InvalidGrantError, InvalidRequestError, grants
+from authlib.oauth2.rfc6749 import (
+    InvalidGrantError,
+    InvalidRequestError,
+    grants,
+    list_to_scope,
+    scope_to_list,
+)
 from authlib.oauth2.rfc7636 import CodeChallenge
 from authlib.oidc.core import UserInfo
 from authlib.oidc.core.grants import OpenIDCode as _OpenIDCode
@@ -18,6 +26,7 @@ from flask import current_app
 from ..accounts.activity import record_disclosure
 from ..clock import now
 from . import keys, storage
+from .access_tokens import OFFLINE_ACCESS, TokenIssuingMixin
 from .claims import ID_TOKEN_CLAIMS, create_id_token_claims, get_subject, parse_claims_request
 
 #: Parameters that must not be repeated in an authorization request (RFC 6749 §3.1).
@@ -28,7 +37,17 @@ SINGLE_VALUED = (
 )
 
 
-class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
+def get_offline_checked_scope(request) -> str:
+    """OIDC Core §11: ``offline_access`` only when the request has ``prompt=consent`` (the person
+    has just been asked, on the consent page); otherwise the scope is ignored."""
+    scopes = scope_to_list(request.scope) or []
+    prompts = (request.payload.data.get("prompt") or "").split()
+    if OFFLINE_ACCESS in scopes and "consent" not in prompts:
+        scopes = [s for s in scopes if s != OFFLINE_ACCESS]
+    return list_to_scope(scopes)
+
+
+class AuthorizationCodeGrant(TokenIssuingMixin, grants.AuthorizationCodeGrant):
     TOKEN_ENDPOINT_AUTH_METHODS = [
         "client_secret_basic", "client_secret_post", "none", "private_key_jwt",
     ]
@@ -59,7 +78,7 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
             client_id=request.client.client_id,
             citizen_id=request.user.id,
             redirect_uri=request.payload.redirect_uri,
-            scope=request.scope,
+            scope=get_offline_checked_scope(request),
             nonce=data.get("nonce"),
             session=request.user_session,
             code_challenge=data.get("code_challenge"),

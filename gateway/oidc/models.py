@@ -87,7 +87,9 @@ class OAuth2Client(db.Model, OAuth2ClientMixin):
         return hmac.compare_digest(self.client_secret, digest(client_secret))
 
     def check_endpoint_auth_method(self, method: str, endpoint: str) -> bool:
-        if endpoint == "token":
+        # The client authenticates the same way wherever it presents its credentials: a
+        # confidential client must not get by at /revoke or /introspect with its client_id alone.
+        if endpoint in ("token", "revocation", "introspection"):
             return method == self.token_endpoint_auth_method
         return True
 
@@ -102,11 +104,25 @@ class OAuth2Client(db.Model, OAuth2ClientMixin):
         )
 
     def get_allowed_scope(self, scope: str) -> str:
-        """Narrow the request to the scopes this client is registered for (RFC 6749 §3.3)."""
+        """Narrow the request to the scopes this client is registered for (RFC 6749 §3.3);
+        ``offline_access`` is allowed to clients registered for the ``refresh_token`` grant."""
         if not scope:
             return ""
         allowed = set(scope_to_list(self.scope))
+        if self.check_grant_type("refresh_token"):
+            allowed.add("offline_access")
         return list_to_scope([s for s in scope_to_list(scope) if s in allowed])
+
+    @property
+    def is_resource_server(self) -> bool:
+        """May call the introspection endpoint (RFC 7662 §2.1): set by ``create-client
+        --resource-server``."""
+        return bool(self.client_metadata.get("resource_server"))
+
+    @property
+    def access_token_format(self) -> str:
+        """``jwt`` for RFC 9068 access tokens, else ``opaque`` (gateway client metadata)."""
+        return self.client_metadata.get("access_token_format") or "opaque"
 
     @property
     def is_public(self) -> bool:
@@ -288,7 +304,12 @@ class AuthorizationCode(db.Model):
 
 
 class Token(db.Model):
-    """An access token (and later refresh token), stored as digests (RFC 6750)."""
+    """An access token and, for offline access, a refresh token, stored as digests (RFC 6750,
+    RFC 6749 §6).
+
+    Tokens issued from one authorization code, and those issued by refreshing them, form a
+    *family* (``family_id``): a refresh token is rotated on every use (``refresh_token_used_at``)
+    and reusing a rotated one revokes the whole family (RFC 9700 §4.14.2)."""
 
     __tablename__ = "tokens"
 
@@ -306,6 +327,20 @@ class Token(db.Model):
     issued_at: Mapped[int] = mapped_column(Integer)
     expires_in: Mapped[int] = mapped_column(Integer)
     revoked_at: Mapped[int | None] = mapped_column(Integer)
+    # -- token lifecycle (refresh families, formats); see docs/operations.md for the upgrade --
+    #: Every token descended from one grant (a code exchange or a client credentials request).
+    family_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    #: The token whose refresh token was exchanged for this one.
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("tokens.id", ondelete="SET NULL"))
+    #: When the family started (the code exchange): the absolute refresh lifetime counts from it.
+    family_issued_at: Mapped[int | None] = mapped_column(Integer)
+    #: The scope the refresh token carries (RFC 6749 §6: kept whole when a refresh narrows the
+    #: access token's ``scope``).
+    grant_scope: Mapped[str | None] = mapped_column(Text)
+    #: Set when the refresh token was exchanged (rotated); a second use is a replay.
+    refresh_token_used_at: Mapped[int | None] = mapped_column(Integer)
+    #: ``opaque`` or ``jwt`` (RFC 9068).
+    access_token_format: Mapped[str] = mapped_column(String(10), default="opaque")
 
     citizen: Mapped[Citizen | None] = relationship(lazy="joined")
 
@@ -337,6 +372,17 @@ class Token(db.Model):
         return db.session.scalar(
             db.select(OAuth2Client).where(OAuth2Client.client_id == self.client_id)
         )
+
+    def get_refresh_expires_at(self) -> int | None:
+        """When the refresh token stops working: idle and absolute lifetimes (config)."""
+        from flask import current_app
+
+        if self.refresh_token_digest is None:
+            return None
+        config = current_app.config
+        return min(self.issued_at + config["REFRESH_TOKEN_IDLE_SECONDS"],
+                   (self.family_issued_at or self.issued_at)
+                   + config["REFRESH_TOKEN_ABSOLUTE_SECONDS"])
 
     def get_claims_request(self) -> dict | None:
         """The ``claims`` request of the authorization that issued this token, if any."""

@@ -22,6 +22,7 @@ from __future__ import annotations
 import secrets
 from urllib.parse import urlsplit
 
+from authlib.oauth2.claims import BaseClaims
 from authlib.oauth2.rfc6749 import InvalidRequestError
 from authlib.oauth2.rfc6750 import InvalidTokenError
 from authlib.oauth2.rfc7591 import ClientMetadataClaims as _OAuthClaims
@@ -37,7 +38,7 @@ from joserfc.jwk import KeySet
 
 from ..clock import now
 from . import storage
-from .clients import DEFAULT_SCOPE, InvalidClientMetadata, validate_uri
+from .clients import ACCESS_TOKEN_FORMATS, DEFAULT_SCOPE, InvalidClientMetadata, validate_uri
 from .discovery import create_provider_metadata
 from .models import OAuth2Client, digest
 from .outbound import OutboundError, fetch
@@ -150,6 +151,11 @@ class OAuthClientMetadataClaims(_OAuthClaims):
             raise _error("grant_types", "unsupported " + _quote(unsupported))
         if "authorization_code" not in self["grant_types"]:
             raise _error("grant_types", "must include authorization_code")
+        if "client_credentials" in self["grant_types"] and (
+            self.get("token_endpoint_auth_method") == "none"
+        ):
+            # RFC 6749 §4.4: the client credentials grant is for confidential clients only.
+            raise _error("grant_types", "client_credentials needs a confidential client")
 
     def validate_response_types(self):
         self.setdefault("response_types", ["code"])
@@ -297,8 +303,22 @@ class LogoutClientMetadataClaims(_LogoutClaims):
             _check_uri("post_logout_redirect_uris", uri, loopback=_in_development())
 
 
+class TokenClientMetadataClaims(BaseClaims):
+    """Gateway metadata for the access tokens a client receives: ``access_token_format``
+    ``opaque`` (default) or ``jwt`` (RFC 9068). ``resource_server`` is not registrable: only an
+    administrator makes a client a resource server (``create-client --resource-server``)."""
+
+    REGISTERED_CLAIMS = ["access_token_format"]
+
+    def validate(self, now=None, leeway=0):
+        super().validate(now, leeway)
+        value = self.get("access_token_format")
+        if value is not None and value not in ACCESS_TOKEN_FORMATS:
+            raise _error("access_token_format", "one of " + ", ".join(ACCESS_TOKEN_FORMATS))
+
+
 CLAIMS_CLASSES = [OAuthClientMetadataClaims, OpenIDClientMetadataClaims,
-                  LogoutClientMetadataClaims]
+                  LogoutClientMetadataClaims, TokenClientMetadataClaims]
 
 
 def validate_sector_identifier(metadata: dict) -> None:
@@ -442,7 +462,9 @@ class ClientConfigurationEndpoint(_MetadataMixin, _ConfigurationEndpoint):
     """RFC 7592 §2: read, update and delete with the registration access token."""
 
     #: Set at registration, never changed by an update.
-    FIXED_METADATA = ("agency_name", "agency_level", "administrative_unit_code")
+    FIXED_METADATA = ("agency_name", "agency_level", "administrative_unit_code",
+                      # Set by an administrator (``create-client``), never by the client.
+                      "resource_server")
 
     def authenticate_token(self, request):
         token = _bearer_token(request)

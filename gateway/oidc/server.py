@@ -29,9 +29,13 @@ from ..clock import now
 from . import keys, logout, storage
 from .claims import create_user_info
 from .client_auth import PrivateKeyJWT
+from .client_credentials import ClientCredentialsGrant
 from .grants import AuthorizationCodeGrant, OpenIDCode, S256CodeChallenge
+from .introspection import IntrospectionEndpoint
+from .refresh import OpenIDRefresh, RefreshTokenGrant
 from .registration import CLAIMS_CLASSES, ClientConfigurationEndpoint, ClientRegistrationEndpoint
 from .request_objects import RequestObjectExtension
+from .revocation import RevocationEndpoint
 
 
 def _issuer() -> str:
@@ -96,6 +100,9 @@ class AuthorizationServer(_FlaskAuthorizationServer):
             scope=token.get("scope"),
             sid=code.sid if code is not None else None,
             authorization_code_id=code.id if code is not None else None,
+            # The refresh grant: the new token joins the family of the one it replaces.
+            parent=request.refresh_token,
+            access_token_format=request.client.access_token_format,
         )
         # Single logout: this client now takes part in the SSO session (logout.py).
         logout.record_participant(code.sid if code is not None else None,
@@ -218,6 +225,10 @@ class EndSessionEndpoint(_EndSessionEndpoint):
 def _create_server() -> AuthorizationServer:
     server = AuthorizationServer()
     server.register_grant(AuthorizationCodeGrant, [OpenIDCode(), S256CodeChallenge(required=True)])
+    server.register_grant(RefreshTokenGrant, [OpenIDRefresh()])
+    server.register_grant(ClientCredentialsGrant)
+    server.register_endpoint(RevocationEndpoint)
+    server.register_endpoint(IntrospectionEndpoint)
     server.register_extension(IssuerParameter())
     server.register_extension(RequestObjectExtension())
     protector = ResourceProtector()

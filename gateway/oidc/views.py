@@ -96,6 +96,20 @@ def token():
     return authorization.create_token_response()
 
 
+@bp.post("/revoke")
+@csrf.exempt
+def revoke():
+    """RFC 7009 §2."""
+    return authorization.create_endpoint_response("revocation")
+
+
+@bp.post("/introspect")
+@csrf.exempt
+def introspect():
+    """RFC 7662 §2 (resource servers only)."""
+    return authorization.create_endpoint_response("introspection")
+
+
 @bp.post("/register")
 @csrf.exempt
 def register():

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import runpy
 import shutil
 import subprocess
 import sys
@@ -109,7 +110,8 @@ def test_doc_python_example_signs_a_citizen_in_with_authlib(gateway, tmp_path, a
 def test_doc_node_example_registers_with_private_key_jwt_and_signs_in(gateway, tmp_path):
     """docs/examples/node: openid-client (Node.js) registers itself with ``private_key_jwt`` and
     ``jwks``, signs the demo citizen in, verifies the ID token (signature by ``jwks_uri``, iss,
-    aud, exp, nonce) and reads UserInfo."""
+    aud, exp, nonce) and reads UserInfo; then refreshes (RFC 6749 §6, rotated) and revokes the
+    refresh token (RFC 7009)."""
     node, npm = shutil.which("node"), shutil.which("npm")
     if not node or not npm:
         pytest.skip("node and npm are not installed")
@@ -147,3 +149,85 @@ def test_doc_node_example_registers_with_private_key_jwt_and_signs_in(gateway, t
     assert claims["iss"] == gateway.issuer and claims["aud"] == started["client_id"]
     assert result["userinfo"]["sub"] == claims["sub"]
     assert result["userinfo"]["name"] == gateway.citizen["name"]
+    # Offline access: refreshed once (rotated, same sub, original auth_time), then revoked.
+    assert result["rotated"] is True
+    refreshed = result["refreshed_id_token_claims"]
+    assert refreshed["sub"] == claims["sub"] and refreshed["auth_time"] == claims["auth_time"]
+    assert result["revoked_refresh_token_error"] == "invalid_grant"
+
+
+# -- section 9: refresh, revoke, client credentials, introspection, JWT access tokens ----------
+
+
+def _cli_env(gateway) -> dict:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GATEWAY_")}
+    env.update(GATEWAY_ENV="development", GATEWAY_INSTANCE_PATH=str(gateway.instance),
+               GATEWAY_ISSUER=gateway.issuer, GATEWAY_SECRET_KEY="interop-" + "k" * 40)
+    return env
+
+
+def _create_client(gateway, *args) -> dict:
+    out = live._flask(_cli_env(gateway), "create-client", "--name", "API Sở Tư pháp",
+                      "--redirect-uri", "https://api.stp.example.vn/cb", "--json", *args)
+    return json.loads(out)
+
+
+def run_doc_example(marker: str, gateway, client_id: str, client_secret: str, **env):
+    """Run a curl block of section 9 as written, with the guide's environment variables."""
+    env = {**os.environ, "GATEWAY": gateway.issuer, "CLIENT_ID": client_id,
+           "CLIENT_SECRET": client_secret, **env}
+    return subprocess.run(["bash", "-euo", "pipefail", "-c", doc_block(marker)], env=env,
+                          capture_output=True, text=True, timeout=60)
+
+
+@pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
+def test_doc_curl_refresh_then_revoke(gateway):
+    """Section 9: the refresh command rotates the refresh token (RFC 6749 §6), the revoke
+    command ends it (RFC 7009); refreshing with it afterwards fails."""
+    registration = gateway.registrations["offline"]
+    rp, state, _, _ = live.run_code_flow_with_client(
+        gateway, registration, scope=f"{live.SCOPE} offline_access", prompt="consent")
+    refresh_token = rp.grant[state].get_token().refresh_token
+    credentials = (registration.client_id, registration.client_secret)
+
+    result = run_doc_example("curl-refresh", gateway, *credentials, REFRESH_TOKEN=refresh_token)
+    assert result.returncode == 0, result.stderr
+    tokens = json.loads(result.stdout)
+    assert tokens["refresh_token"] != refresh_token and tokens["id_token"]
+
+    result = run_doc_example("curl-revoke", gateway, *credentials,
+                             REFRESH_TOKEN=tokens["refresh_token"])
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == {}
+    result = run_doc_example("curl-refresh", gateway, *credentials,
+                             REFRESH_TOKEN=tokens["refresh_token"])
+    assert result.returncode != 0  # --fail: HTTP 400 invalid_grant
+
+
+@pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
+def test_doc_client_credentials_jwt_verified_and_introspected(gateway, tmp_path):
+    """Section 9: an agency API client gets a JWT access token by client credentials (RFC 6749
+    §4.4, RFC 9068); the guide's Python function verifies it against ``jwks_uri``; a resource
+    server introspects it (RFC 7662) with the guide's curl command."""
+    api = _create_client(gateway, "--grant-type", "authorization_code", "--grant-type",
+                         "client_credentials", "--scope", "hotich.read",
+                         "--access-token-format", "jwt")
+    result = run_doc_example("curl-client-credentials", gateway, api["client_id"],
+                             api["client_secret"])
+    assert result.returncode == 0, result.stderr
+    tokens = json.loads(result.stdout)
+    assert tokens["scope"] == "hotich.read" and "refresh_token" not in tokens
+
+    example = tmp_path / "verify_access_token.py"
+    example.write_text(doc_block("python-verify-access-token"), encoding="utf-8")
+    verify_access_token = runpy.run_path(str(example))["verify_access_token"]
+    claims = verify_access_token(tokens["access_token"], gateway.issuer, api["client_id"])
+    assert claims["sub"] == api["client_id"] and claims["scope"] == "hotich.read"
+
+    resource_server = _create_client(gateway, "--resource-server")
+    result = run_doc_example("curl-introspect", gateway, resource_server["client_id"],
+                             resource_server["client_secret"],
+                             ACCESS_TOKEN=tokens["access_token"])
+    assert result.returncode == 0, result.stderr
+    info = json.loads(result.stdout)
+    assert info["active"] is True and info["client_id"] == api["client_id"]

@@ -90,10 +90,11 @@ def _flask(env: dict, *args: str) -> str:
     return result.stdout
 
 
-def _create_client(env: dict, redirect_uri: str, auth_method: str, alg: str) -> Registration:
+def _create_client(env: dict, redirect_uri: str, auth_method: str, alg: str,
+                   *extra: str) -> Registration:
     out = _flask(
         env, "create-client", "--name", "Interop RP", "--redirect-uri", redirect_uri,
-        "--auth-method", auth_method, "--id-token-alg", alg, "--json",
+        "--auth-method", auth_method, "--id-token-alg", alg, "--json", *extra,
     )
     data = json.loads(out)
     assert data["token_endpoint_auth_method"] == auth_method, data
@@ -131,6 +132,10 @@ def gateway(tmp_path_factory) -> Gateway:
         "basic": _create_client(env, redirect_uri, "client_secret_basic", "RS256"),
         "post": _create_client(env, redirect_uri, "client_secret_post", "RS256"),
         "es256": _create_client(env, redirect_uri, "client_secret_basic", "ES256"),
+        "offline": _create_client(env, redirect_uri, "client_secret_basic", "RS256",
+                                  "--grant-type", "authorization_code",
+                                  "--grant-type", "refresh_token",
+                                  "--scope", f"{SCOPE} offline_access"),
     }
 
     log_path = instance / "waitress.log"
@@ -224,6 +229,14 @@ def create_relying_party(gateway: Gateway, registration: Registration) -> Client
 
 def run_code_flow(gateway: Gateway, registration: Registration):
     """The whole flow with ``oic``; returns the verified ID token and the UserInfo response."""
+    _, _, id_token, user_info = run_code_flow_with_client(gateway, registration)
+    return id_token, user_info
+
+
+def run_code_flow_with_client(gateway: Gateway, registration: Registration, scope: str = SCOPE,
+                              **extra: str):
+    """As ``run_code_flow``; returns ``(oic client, state, id_token, user_info)`` so that the
+    test can go on with the same grant (refresh, revoke)."""
     rp = create_relying_party(gateway, registration)
     state, nonce = secrets.token_urlsafe(16), secrets.token_urlsafe(16)
     pkce_args, code_verifier = rp.add_code_challenge()
@@ -233,11 +246,12 @@ def run_code_flow(gateway: Gateway, registration: Registration):
         method="GET",
         request_args={
             "response_type": "code",
-            "scope": SCOPE,
+            "scope": scope,
             "state": state,
             "nonce": nonce,
             "redirect_uri": registration.redirect_uri,
             **pkce_args,
+            **extra,
         },
     )
     assert authorization_url.startswith(rp.provider_info["authorization_endpoint"] + "?")
@@ -285,7 +299,7 @@ def run_code_flow(gateway: Gateway, registration: Registration):
 
     user_info = rp.do_user_info_request(state=state)
     assert isinstance(user_info, OpenIDSchema), user_info.to_dict()
-    return id_token, user_info
+    return rp, state, id_token, user_info
 
 
 def _assert_user_info(gateway: Gateway, id_token, user_info) -> None:
@@ -319,3 +333,41 @@ def test_oic_es256_id_token_verifies(gateway):
     id_token, user_info = run_code_flow(gateway, gateway.registrations["es256"])
     assert id_token.jws_header["alg"] == "ES256"
     _assert_user_info(gateway, id_token, user_info)
+
+
+def _revoke(gateway: Gateway, registration: Registration, token: str, hint: str):
+    return requests.post(gateway.issuer + "/revoke", timeout=10,
+                         auth=(registration.client_id, registration.client_secret),
+                         data={"token": token, "token_type_hint": hint})
+
+
+def test_oic_refresh_token_rotates_then_revocation_ends_it(gateway):
+    """oidcc-refresh-token with ``oic``: offline access (``offline_access`` + ``prompt=consent``,
+    OIDC Core §11), a refresh (RFC 6749 §6) that rotates the refresh token and returns an ID
+    token for the same ``sub``, then RFC 7009 revocation of the refresh token, after which it and
+    the access tokens of the grant stop working."""
+    registration = gateway.registrations["offline"]
+    rp, state, id_token, _ = run_code_flow_with_client(
+        gateway, registration, scope=f"{SCOPE} offline_access", prompt="consent")
+    first = rp.grant[state].get_token()
+    assert first.refresh_token, "no refresh token for offline access"
+
+    refreshed = rp.do_access_token_refresh(state=state, authn_method="client_secret_basic")
+    assert isinstance(refreshed, AccessTokenResponse), refreshed.to_dict()
+    assert refreshed["refresh_token"] != first.refresh_token
+    assert refreshed["access_token"] != first.access_token
+    assert refreshed["id_token"]["sub"] == id_token["sub"]
+    assert refreshed["id_token"]["auth_time"] == id_token["auth_time"]
+    user_info = rp.do_user_info_request(state=state)
+    assert user_info["sub"] == id_token["sub"]
+
+    assert _revoke(gateway, registration, refreshed["refresh_token"],
+                   "refresh_token").status_code == 200
+    again = requests.post(rp.provider_info["token_endpoint"], timeout=10,
+                          auth=(registration.client_id, registration.client_secret),
+                          data={"grant_type": "refresh_token",
+                                "refresh_token": refreshed["refresh_token"]})
+    assert again.status_code == 400 and again.json()["error"] == "invalid_grant"
+    userinfo = requests.get(rp.provider_info["userinfo_endpoint"], timeout=10,
+                            headers={"Authorization": f"Bearer {refreshed['access_token']}"})
+    assert userinfo.status_code == 401

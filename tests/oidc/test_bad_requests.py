@@ -302,10 +302,11 @@ TOKEN_CASES = {
     "grant_type_missing": ({"grant_type": None}, 400, "invalid_request"),
     "grant_type_password": ({"grant_type": "password", "username": "x", "password": "y"}, 400,
                             "unsupported_grant_type"),
+    # Supported grants the client is not registered for (RFC 6749 §5.2).
     "grant_type_client_credentials": ({"grant_type": "client_credentials"}, 400,
-                                      "unsupported_grant_type"),
+                                      "unauthorized_client"),
     "grant_type_refresh_token": ({"grant_type": "refresh_token", "refresh_token": "x"}, 400,
-                                 "unsupported_grant_type"),
+                                 "unauthorized_client"),
     "grant_type_implicit": ({"grant_type": "implicit"}, 400, "unsupported_grant_type"),
     "grant_type_garbage": ({"grant_type": "\u00fe" * 300}, 400, "unsupported_grant_type"),
     "grant_type_duplicated": ("grant_type=authorization_code&grant_type=authorization_code"

@@ -504,7 +504,7 @@ def test_oidcc_request_objects_advertised_signed_only(client):
     assert metadata["claims_parameter_supported"] is True
     assert "none" not in metadata["request_object_signing_alg_values_supported"]
     assert "RS256" in metadata["request_object_signing_alg_values_supported"]
-    assert "refresh_token" not in metadata["grant_types_supported"]
+    assert "refresh_token" in metadata["grant_types_supported"]
 
 
 def test_oidcc_unsigned_request_object_is_refused_not_ignored(rp):
@@ -519,7 +519,8 @@ def test_oidcc_unregistered_request_uri_is_refused(rp):
 
 
 def test_oidcc_refresh_token_not_issued(rp):
-    """oidcc-refresh-token: skipped when no refresh token is issued."""
+    """oidcc-refresh-token: no refresh token without offline access (the module's refresh checks
+    are in test_token_refresh.py)."""
     _, tokens = rp.tokens()
     assert "refresh_token" not in tokens
 

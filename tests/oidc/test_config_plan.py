@@ -66,7 +66,8 @@ def test_oidcc_discovery_endpoint_verification_required_members(metadata):
     assert "code" in metadata["response_types_supported"]
     assert metadata["subject_types_supported"] == ["pairwise", "public"]
     assert "openid" in metadata["scopes_supported"]
-    assert set(metadata["grant_types_supported"]) <= {"authorization_code", "refresh_token"}
+    assert set(metadata["grant_types_supported"]) <= {
+        "authorization_code", "refresh_token", "client_credentials"}
     assert "password" not in metadata["grant_types_supported"]  # RFC 9700 §2.4
     assert "implicit" not in metadata["grant_types_supported"]  # RFC 9700 §2.1.2
     assert isinstance(metadata["claims_supported"], list) and "sub" in metadata["claims_supported"]
@@ -176,9 +177,11 @@ def test_oidcc_discovery_endpoint_verification_scopes_supported_all_work(client,
                                                                          metadata):
     """Every scope in ``scopes_supported`` is granted when requested and releases its claims."""
     scopes = metadata["scopes_supported"]
-    assert set(scopes) == {"openid", *SCOPE_CLAIMS}
-    rp = TracingRelyingParty(client, factory.oauth_client(scope=" ".join(scopes)),
-                             factory.citizen())
+    assert set(scopes) == {"openid", *SCOPE_CLAIMS, "offline_access"}
+    rp = TracingRelyingParty(
+        client, factory.oauth_client(scope=" ".join(scopes),
+                                     grant_types=["authorization_code", "refresh_token"]),
+        factory.citizen())
     for scope in scopes:
         requested = "openid" if scope == "openid" else f"openid {scope}"
         _, tokens = rp.tokens(scope=requested, prompt="consent")

@@ -7,6 +7,8 @@
 // It prints one JSON line with the authorization URL to open in a browser, then reads the URL
 // the browser was sent back to (the redirect_uri with code, state and iss) from standard input,
 // and prints the verified ID token claims and the UserInfo response as a second JSON line.
+// With offline access (scope offline_access, prompt=consent) it then refreshes the tokens once
+// (the refresh token is rotated) and revokes the new refresh token, as an app does at sign-out.
 import { createInterface } from 'node:readline';
 import * as client from 'openid-client';
 
@@ -32,7 +34,8 @@ const config = await client.dynamicClientRegistration(
     token_endpoint_auth_method: 'private_key_jwt',
     token_endpoint_auth_signing_alg: 'ES256',
     jwks: { keys: [publicJwk] },
-    scope: 'openid profile',
+    scope: 'openid profile offline_access',
+    grant_types: ['authorization_code', 'refresh_token'],
   },
   client.PrivateKeyJwt({ key: privateKey, kid }),
   { initialAccessToken: process.env.INITIAL_ACCESS_TOKEN, execute },
@@ -47,7 +50,9 @@ const state = client.randomState();
 const nonce = client.randomNonce();
 const authorizationUrl = client.buildAuthorizationUrl(config, {
   redirect_uri: redirectUri,
-  scope: 'openid profile',
+  // offline_access counts only with prompt=consent (OIDC Core §11): the citizen is asked.
+  scope: 'openid profile offline_access',
+  prompt: 'consent',
   code_challenge: await client.calculatePKCECodeChallenge(codeVerifier),
   code_challenge_method: 'S256',
   state,
@@ -70,5 +75,23 @@ const tokens = await client.authorizationCodeGrant(config, callbackUrl, {
 });
 const claims = tokens.claims();
 const userinfo = await client.fetchUserInfo(config, tokens.access_token, claims.sub);
-console.log(JSON.stringify({ id_token_claims: claims, userinfo }));
+
+// 5. Later, without the citizen: new tokens from the refresh token. Each refresh token works
+//    once: store the new one every time (a reused one revokes the whole sign-in).
+const refreshed = await client.refreshTokenGrant(config, tokens.refresh_token);
+const refreshedClaims = refreshed.claims();
+
+// 6. At sign-out (or when the citizen unlinks the app): revoke the refresh token (RFC 7009).
+await client.tokenRevocation(config, refreshed.refresh_token, { token_type_hint: 'refresh_token' });
+// From now on the gateway refuses it: the citizen must sign in again.
+const revokedError = await client.refreshTokenGrant(config, refreshed.refresh_token)
+  .then(() => null, (error) => error.error);
+
+console.log(JSON.stringify({
+  id_token_claims: claims,
+  userinfo,
+  rotated: refreshed.refresh_token !== tokens.refresh_token,
+  refreshed_id_token_claims: refreshedClaims,
+  revoked_refresh_token_error: revokedError,
+}));
 process.exit(0);
