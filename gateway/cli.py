@@ -11,7 +11,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from .extensions import db
-from .identity.cli import create_citizen_command
+from .identity.cli import create_citizen_command, grant_role_command, revoke_role_command
 from .oidc.cli import (
     create_client_command,
     issue_registration_token_command,
@@ -112,5 +112,5 @@ def seed_demo_command(province_url, commune_url, write_clients):
 def init_app(app) -> None:
     for command in (init_db_command, seed_demo_command, create_citizen_command,
                     create_client_command, issue_registration_token_command,
-                    rotate_keys_command):
+                    rotate_keys_command, grant_role_command, revoke_role_command):
         app.cli.add_command(command)

@@ -69,3 +69,26 @@ def validate_unit(level: str, code: str) -> AdministrativeUnit:
 
 def list_units(level: str) -> list[AdministrativeUnit]:
     return sorted((u for (lvl, _), u in _units().items() if lvl == level), key=lambda u: u.code)
+
+
+@cache
+def _successors() -> dict[str, str]:
+    """Pre-2025 commune code -> the 2025 commune that took it over (``legacy_sources``)."""
+    successors = {}
+    for row in _read("vinh-long-2025-units.csv"):
+        for source in (row.get("legacy_sources") or "").split(";"):
+            code = source.strip().split(" ", 1)[0]
+            if code.isdigit():
+                successors.setdefault(code, row["ward_code"])
+    return successors
+
+
+def check_same_commune(unit_code: str, ward_code: str | None) -> bool:
+    """True when ``ward_code`` (either structure) is, or merged into, commune ``unit_code``.
+
+    An officer of a 2025 commune serves the residents recorded under its predecessors too."""
+    if not ward_code or not unit_code:
+        return False
+    if ward_code == unit_code:
+        return True
+    return _successors().get(ward_code) == unit_code
