@@ -181,7 +181,8 @@ class UserInfoEndpoint(_UserInfoEndpoint):
         # Authlib passes no token here; the resource protector has just put it on ``g``.
         token = g.authlib_server_oauth2_token
         claims = token.get_claims_request() or {}
-        return create_user_info(user, scope, token.get_client(), claims.get("userinfo"))
+        return create_user_info(user, scope, token.get_client(), claims.get("userinfo"),
+                                representation_id=token.get_representation_id())
 
     def get_issuer(self) -> str:
         return _issuer()
