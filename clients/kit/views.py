@@ -46,7 +46,7 @@ bp = Blueprint(
 )
 
 #: Claims kept in the (signed, cookie-stored) session: only what the pages show.
-KEPT_CLAIMS = ("sub", "name", "acr", "auth_time", "personal_id")
+KEPT_CLAIMS = ("sub", "name", "acr", "auth_time", "personal_id", "represents")
 
 
 class CallbackError(Exception):

@@ -96,3 +96,29 @@ def test_revoke_role_command_removes_role(app, runner, factory):
 def test_create_citizen_refuses_unknown_ward_code(app, factory):
     with pytest.raises(ValueError, match="not a commune-level unit"):
         factory.citizen(ward_code="12345")
+
+
+def test_seed_demo_adds_business_representative_and_officer(app, runner, tmp_path):
+    """Issue 4 §6: Võ Thành Phát (level 2) represents MST 1500456787; Đặng Thị Mai is the
+    commune officer of Phường Phước Hậu (29557). Idempotent."""
+    import json
+
+    from gateway.identity.businesses import get_business_by_tax_code, get_valid_representations
+    from gateway.identity.services import get_citizen_by_personal_id
+    from gateway.identity.staff import get_roles
+
+    out = tmp_path / "clients.json"
+    for _ in range(2):
+        result = runner.invoke(args=["seed-demo", "--write-clients", str(out)])
+        assert result.exit_code == 0, result.output
+    accounts = {c["personal_id"]: c for c in json.loads(out.read_text())["citizens"]}
+    assert "1500456787" in accounts["086088004321"]["note"]
+    assert "Phước Hậu" in accounts["086180002468"]["note"]
+    with app.app_context():
+        phat = get_citizen_by_personal_id("086088004321")
+        assert phat.full_name == "Võ Thành Phát" and phat.assurance_level == 2
+        business = get_business_by_tax_code("1500456787")
+        assert [(r.business_id, r.role) for r in get_valid_representations(phat)] == [
+            (business.id, "legal_representative")]
+        mai = get_citizen_by_personal_id("086180002468")
+        assert [(r.role, r.unit_code) for r in get_roles(mai)] == [("commune_officer", "29557")]
