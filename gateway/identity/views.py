@@ -79,6 +79,14 @@ def vn_datetime(timestamp):
     return datetime.fromtimestamp(timestamp, VIETNAM).strftime("%d/%m/%Y %H:%M")
 
 
+@bp.app_template_filter("chosen_representation")
+def chosen_representation(pending, citizen):
+    """The business chosen on the "act for whom?" page of this pending request (consent page)."""
+    if pending is None or citizen is None or pending.acting_for in (None, "self"):
+        return None
+    return get_valid_representation(pending.acting_for, citizen)
+
+
 @bp.app_template_filter("unit_name")
 def unit_name(code):
     unit = get_unit("commune", code) if code else None

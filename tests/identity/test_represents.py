@@ -38,6 +38,7 @@ class ActingRelyingParty(RelyingParty):
 
     def consent(self, location, decision="allow"):
         self.pages.append("consent")
+        self.consent_page = self.http.get(location).get_data(as_text=True)
         return super().consent(location, decision)
 
     def follow_to_callback(self, response, max_hops=8):
@@ -116,6 +117,7 @@ def test_represents_acting_for_business_in_id_token_and_userinfo(app, client, fa
     assert rp.pages == ["login", "acting-for", "consent"]
     assert "Công ty TNHH Phát Đạt" in rp.last_page and "Bạn thực hiện với tư cách nào?" in \
         rp.last_page
+    assert "Công ty TNHH Phát Đạt" in rp.consent_page
     id_token, info = _claims(client, rp, tokens)
     expected = {"tax_code": TAX_CODE, "name": "Công ty TNHH Phát Đạt",
                 "role": "legal_representative"}
