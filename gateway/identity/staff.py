@@ -8,12 +8,12 @@ officer pages also require a second factor (``views.officer_required``).
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 
 from ..clock import now
 from ..extensions import db
 from .models import STAFF_ROLES, VERIFICATION_DOCUMENTS, Citizen, RoleAssignment, Verification
-from .units import check_same_commune, validate_unit
+from .units import check_same_commune, get_commune_codes, validate_unit
 
 
 class StaffError(ValueError):
@@ -117,3 +117,14 @@ def list_recent_verifications(officer: Citizen, limit: int = 20) -> list[Verific
     if not check_administrator(officer):
         query = query.where(Verification.unit_code.in_(get_officer_units(officer)))
     return list(db.session.scalars(query))
+
+
+def count_residents_by_level(unit_code: str) -> dict[int, int]:
+    """Enrolled residents of a commune (predecessor codes included) per assurance level."""
+    rows = db.session.execute(
+        select(Citizen.assurance_level, func.count(Citizen.id))
+        .where(Citizen.ward_code.in_(sorted(get_commune_codes(unit_code))))
+        .group_by(Citizen.assurance_level))
+    counts = {1: 0, 2: 0}
+    counts.update({level: count for level, count in rows})
+    return counts

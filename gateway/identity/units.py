@@ -92,3 +92,8 @@ def check_same_commune(unit_code: str, ward_code: str | None) -> bool:
     if ward_code == unit_code:
         return True
     return _successors().get(ward_code) == unit_code
+
+
+def get_commune_codes(unit_code: str) -> set[str]:
+    """``unit_code`` and the pre-2025 codes merged into it (for counting its residents)."""
+    return {unit_code} | {old for old, new in _successors().items() if new == unit_code}

@@ -43,6 +43,7 @@ from .services import VIETNAM, create_citizen, get_citizen_by_personal_id, local
 from .staff import (
     StaffError,
     check_staff,
+    count_residents_by_level,
     get_officer_units,
     get_verifying_unit,
     list_recent_verifications,
@@ -192,6 +193,7 @@ def _officer_page(find, person, verify_form, refusal, status, done=None):
     return render_template(
         "identity/officer.html", find=find, person=person, verify_form=verify_form,
         refusal=refusal, done=done, units=get_officer_units(g.officer),
+        counts={code: count_residents_by_level(code) for code in get_officer_units(g.officer)},
         verifications=list_recent_verifications(g.officer),
     ), status
 

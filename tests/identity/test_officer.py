@@ -175,3 +175,16 @@ def test_officer_recent_list_shows_only_own_commune(app, client, people):
     people.sign_in(officer)
     page = client.get("/officer").get_data(as_text=True)
     assert outsider["name"] not in page and "Chưa có lượt xác thực nào" in page
+
+
+def test_officer_page_counts_enrolled_residents_per_level(client, people):
+    officer = _officer(people)  # no commune recorded: not counted
+    people.citizen(ward_code=PHUOC_HAU)
+    people.citizen(ward_code="29554")  # Phường 4, merged into Phước Hậu
+    people.citizen(level=2, ward_code=PHUOC_HAU)
+    people.citizen(ward_code=LONG_CHAU)
+    people.sign_in(officer)
+    page = client.get("/officer").get_data(as_text=True)
+    row = page[page.index('data-testid="counts-29557"'):]
+    row = row[:row.index("</tr>")]
+    assert "<td>2</td><td>1</td>" in row
