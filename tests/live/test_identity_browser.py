@@ -88,7 +88,7 @@ def test_identity_signup_then_officer_verifies_in_person_level_2(demo, browser):
         officer.select_option("select[name=document]", "chip_id_card")
         officer.get_by_role("button", name="Đã xác thực trực tiếp: nâng lên mức độ 2").click()
         expect(officer.get_by_test_id("verified")).to_contain_text("Huỳnh Ngọc Lan")
-        expect(officer.locator("table")).to_contain_text("Huỳnh Ngọc Lan")
+        expect(officer.get_by_test_id("recent-verifications")).to_contain_text("Huỳnh Ngọc Lan")
 
         # 4. The person is now level 2.
         person.goto(f"{demo.gateway_url}/signup/done")
