@@ -165,9 +165,13 @@ def _represents_claims(citizen: Citizen, representation) -> dict:
 
 def create_represents_claims(citizen: Citizen, representation_id: int | None, scope: str) -> dict:
     """For the ID token: the business acted for, when ``organisation`` was granted."""
-    if "organisation" not in (scope_to_list(scope) or []):
+    scopes = scope_to_list(scope) or []
+    if "organisation" not in scopes:
         return {}
-    return _represents_claims(citizen, _representation(citizen, representation_id))
+    claims = _represents_claims(citizen, _representation(citizen, representation_id))
+    if "national_portal" not in scopes:  # as in UserInfo: the alias comes with its scope
+        claims.pop("LoaiTaiKhoan", None)
+    return claims
 
 
 def _all_claims(citizen: Citizen, representation=None) -> dict:

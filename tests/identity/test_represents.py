@@ -243,3 +243,12 @@ def test_represents_asked_again_at_each_authorization(app, client, factory, peop
 def test_represents_choice_page_needs_a_pending_request(client, people):
     people.sign_in(people.citizen(level=2))
     assert client.get("/login/acting-for?interaction=nope").status_code == 400
+
+
+def test_represents_account_type_only_with_national_portal_scope(app, client, factory, people):
+    rp = _rp(client, factory, people)
+    rp.choice = _business_for(app, rp.citizen)
+    _, tokens = rp.sign_in_and_get_tokens(scope="openid profile organisation")
+    id_token, info = _claims(client, rp, tokens)
+    for claims in (id_token, info):
+        assert claims["MaSoThue"] == TAX_CODE and "LoaiTaiKhoan" not in claims
