@@ -99,6 +99,7 @@ def test_officer_cannot_verify_resident_of_another_commune(app, client, people):
     page = client.get(f"/officer?personal_id={outsider['personal_id']}")
     assert page.status_code == 403
     assert "không cư trú tại xã, phường của bạn" in page.get_data(as_text=True)
+    assert outsider["name"] not in page.get_data(as_text=True)  # nothing shown about them
     # A forged POST is refused the same way.
     response = form_post(client, "/", "/officer/verify",
                          personal_id=outsider["personal_id"], document="chip_id_card")
