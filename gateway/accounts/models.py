@@ -28,13 +28,15 @@ class Consent(db.Model):
 
 
 class LoginFailure(db.Model):
-    """A failed sign-in, kept briefly to throttle guessing per personal ID number."""
+    """A failed sign-in, kept for ``LOGIN_THROTTLE_WINDOW`` to throttle guessing per personal ID
+    number and per client address."""
 
     __tablename__ = "login_failures"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     personal_id: Mapped[str] = mapped_column(String(12), index=True)
-    failed_at: Mapped[int] = mapped_column(Integer)
+    remote_addr: Mapped[str | None] = mapped_column(String(45), index=True)
+    failed_at: Mapped[int] = mapped_column(Integer, index=True)
 
 
 class TotpCredential(db.Model):
