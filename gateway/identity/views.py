@@ -88,6 +88,11 @@ def chosen_representation(pending, citizen):
     return get_valid_representation(pending.acting_for, citizen)
 
 
+@bp.app_template_filter("is_staff")
+def is_staff(citizen):
+    return check_staff(citizen)
+
+
 @bp.app_template_filter("unit_name")
 def unit_name(code):
     unit = get_unit("commune", code) if code else None

@@ -189,3 +189,12 @@ def test_officer_page_counts_enrolled_residents_per_level(client, people):
     row = page[page.index('data-testid="counts-29557"'):]
     row = row[:row.index("</tr>")]
     assert "<td>2</td><td>1</td>" in row
+
+
+def test_officer_home_page_links_to_officer_pages_for_staff_only(client, people):
+    person = people.citizen()
+    people.sign_in(person)
+    assert 'href="/officer"' not in client.get("/").get_data(as_text=True)
+    officer = _officer(people)
+    people.sign_in(officer)
+    assert 'href="/officer"' in client.get("/").get_data(as_text=True)
