@@ -61,7 +61,8 @@ def test_signup_during_authorization_returns_to_it(client, factory):
     signup_url = f"/signup?interaction={interaction}"
     response = form_post(client, signup_url, **GOOD)
     assert response.status_code == 303
-    assert "/resume/" in response.headers["Location"] or "resume" in response.headers["Location"]
+    assert f"/authorize/resume/{interaction}" in response.headers["Location"]
+    assert "code" in rp.follow_to_callback(response)  # consent, then back to the client
 
 
 @pytest.mark.parametrize("change, message", [
