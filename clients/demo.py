@@ -246,8 +246,10 @@ def print_banner(servers: list[Server], citizens: list[dict]) -> None:
                           [[titles[s.name], s.url] for s in servers if s.name in titles])
     lines += ["", "Tài khoản công dân mẫu / demo citizen accounts:", ""]
     lines += render_table(
-        ["Số định danh cá nhân / ID number", "Mật khẩu / password", "Họ và tên / name"],
-        [[c.get("personal_id", ""), c.get("password", ""), c.get("name", "")] for c in citizens],
+        ["Số định danh cá nhân / ID number", "Mật khẩu / password", "Họ và tên / name",
+         "Ghi chú / note"],
+        [[c.get("personal_id", ""), c.get("password", ""), c.get("name", ""), c.get("note", "")]
+         for c in citizens],
     )
     lines += ["", "Nhấn Ctrl-C để dừng / press Ctrl-C to stop.", ""]
     print("\n".join(lines), flush=True)

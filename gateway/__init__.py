@@ -39,6 +39,7 @@ def create_app(config: dict | None = None) -> Flask:
     from .clock import SystemClock
     from .extensions import babel, csrf, db
     from .i18n import select_locale
+    from .identity.views import bp as identity_bp
     from .oidc import server
     from .oidc.views import bp as oidc_bp
 
@@ -59,6 +60,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(accounts_bp)
     app.register_blueprint(self_service_bp)
     app.register_blueprint(qr_login_bp)
+    app.register_blueprint(identity_bp)
     cli.init_app(app)
 
     if app.config.get("TRUSTED_PROXY_COUNT"):

@@ -11,7 +11,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from .extensions import db
-from .identity.cli import create_citizen_command
+from .identity.cli import create_citizen_command, grant_role_command, revoke_role_command
 from .oidc.cli import (
     create_client_command,
     deliver_logouts_command,
@@ -34,7 +34,25 @@ DEMO_CITIZENS = [
          ward_code="29557"),
     dict(personal_id="086201009012", family_name="Lê", middle_name="Hoàng", given_name="Cường",
          birthdate=date(2001, 2, 20), gender="male"),
+    # Level 2, legal representative of DEMO_BUSINESS (issue 4 §6: acting for a business).
+    dict(personal_id="086088004321", family_name="Võ", middle_name="Thành", given_name="Phát",
+         birthdate=date(1988, 7, 14), gender="male", email="phat.vo@example.vn",
+         locality="Phường Long Châu", region="Tỉnh Vĩnh Long", ward_code="29551"),
+    # Commune officer of Phường Phước Hậu (29557): verifies residents in person (level 2).
+    dict(personal_id="086180002468", family_name="Đặng", middle_name="Thị", given_name="Mai",
+         birthdate=date(1980, 3, 8), gender="female", email="mai.dang@example.vn",
+         locality="Phường Phước Hậu", region="Tỉnh Vĩnh Long", ward_code="29557"),
 ]
+#: The demo business (tax code valid under stdnum.vn.mst) and its legal representative.
+DEMO_BUSINESS = dict(tax_code="1500456787", name="Công ty TNHH Thương mại Phát Đạt Vĩnh Long",
+                     ward_code="29551", representative="086088004321")
+#: Staff roles of the demo: (personal ID, role, unit code).
+DEMO_ROLES = [("086180002468", "commune_officer", "29557")]
+#: What the launcher prints next to each demo account.
+DEMO_NOTES = {
+    "086088004321": "Mức độ 2; người đại diện theo pháp luật, MST 1500456787",
+    "086180002468": "Cán bộ Phường Phước Hậu: /officer (cài ứng dụng xác thực lần đầu)",
+}
 
 
 @click.command("init-db")
@@ -66,12 +84,13 @@ def seed_demo_command(province_url, commune_url, write_clients):
         if get_citizen_by_personal_id(data["personal_id"]) is None:
             create_citizen(password=DEMO_PASSWORD, **data)
     db.session.commit()
+    _seed_demo_business_and_roles()
 
     portals = {
         "province": dict(client_id="province-portal", base_url=province_url.rstrip("/"),
                          client_name="Cổng Dịch vụ công tỉnh Vĩnh Long",
                          token_endpoint_auth_method="client_secret_basic",
-                         scope="openid profile email phone address personal_id"),
+                         scope="openid profile email phone address personal_id organisation"),
         "commune": dict(client_id="commune-portal", base_url=commune_url.rstrip("/"),
                         client_name="Ủy ban nhân dân Phường Phước Hậu",
                         token_endpoint_auth_method="none", scope="openid profile"),
@@ -101,14 +120,15 @@ def seed_demo_command(province_url, commune_url, write_clients):
             )
         metadata = dict(client.client_metadata)
         metadata.update(redirect_uris=redirect_uris, post_logout_redirect_uris=logout_uris,
-                        **logout_metadata)
+                        scope=spec["scope"], **logout_metadata)
         client.set_client_metadata(metadata)
         db.session.commit()
         out[key] = {"client_id": client.client_id, "client_secret": secret, "base_url": base,
                     "scope": spec["scope"]}
     out["citizens"] = [
         {"personal_id": c["personal_id"], "password": DEMO_PASSWORD,
-         "name": " ".join(p for p in (c["family_name"], c["middle_name"], c["given_name"]) if p)}
+         "name": " ".join(p for p in (c["family_name"], c["middle_name"], c["given_name"]) if p),
+         "note": DEMO_NOTES.get(c["personal_id"], "")}
         for c in DEMO_CITIZENS
     ]
     out["issuer"] = current_app.config["ISSUER"]
@@ -120,9 +140,25 @@ def seed_demo_command(province_url, commune_url, write_clients):
     click.echo(f"Demo data ready: {len(DEMO_CITIZENS)} citizens, 2 portals.")
 
 
+def _seed_demo_business_and_roles() -> None:
+    """Phát at level 2 with his business; Mai as the officer of Phường Phước Hậu (idempotent)."""
+    from .identity.businesses import create_business, get_business_by_tax_code
+    from .identity.services import get_citizen_by_personal_id
+    from .identity.staff import grant_role
+
+    representative = get_citizen_by_personal_id(DEMO_BUSINESS["representative"])
+    representative.assurance_level = 2
+    if get_business_by_tax_code(DEMO_BUSINESS["tax_code"]) is None:
+        create_business(representative, tax_code=DEMO_BUSINESS["tax_code"],
+                        name=DEMO_BUSINESS["name"], ward_code=DEMO_BUSINESS["ward_code"])
+    for personal_id, role, unit_code in DEMO_ROLES:
+        grant_role(get_citizen_by_personal_id(personal_id), role, unit_code)
+    db.session.commit()
+
+
 def init_app(app) -> None:
     for command in (init_db_command, seed_demo_command, create_citizen_command,
                     create_client_command, issue_registration_token_command,
                     rotate_keys_command, deliver_logouts_command,
-                    list_logout_deliveries_command):
+                    list_logout_deliveries_command, grant_role_command, revoke_role_command):
         app.cli.add_command(command)

@@ -89,6 +89,11 @@ PAIRWISE_SALT = None
 NATIONAL_PORTAL_GENDER = {"male": "Nam", "female": "Nữ"}
 NATIONAL_PORTAL_ACCOUNT_TYPE = {"individual": "1", "organisation": "2"}
 
+#: Youngest age, in completed years, at which a person may register their own account at
+#: ``/signup``. Decree 69/2024/NĐ-CP: from 14 a person registers themselves; a younger child's
+#: account is made by a parent (DOMAIN.md §2). Change only if the law changes.
+SIGNUP_MINIMUM_AGE = 14
+
 #: Failed sign-ins allowed per personal ID number within ``LOGIN_THROTTLE_WINDOW`` seconds.
 LOGIN_THROTTLE_ATTEMPTS = 5
 LOGIN_THROTTLE_WINDOW = 300

@@ -9,7 +9,13 @@ from .accounts.models import (  # noqa: F401
     SignInEvent,
     TotpCredential,
 )
-from .identity.models import Citizen  # noqa: F401
+from .identity.models import (  # noqa: F401
+    Business,
+    Citizen,
+    Representation,
+    RoleAssignment,
+    Verification,
+)
 from .oidc.models import (  # noqa: F401
     AuthorizationCode,
     ClientAssertionJti,

@@ -48,7 +48,7 @@ bp = Blueprint(
 
 #: Claims kept in the (signed, cookie-stored) session: what the pages show, and ``sid`` to match
 #: a back-channel logout (``backchannel.py``).
-KEPT_CLAIMS = ("sub", "sid", "name", "acr", "auth_time", "personal_id")
+KEPT_CLAIMS = ("sub", "sid", "name", "acr", "auth_time", "personal_id", "represents")
 
 
 class CallbackError(Exception):

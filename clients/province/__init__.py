@@ -1,7 +1,8 @@
 """Cổng Dịch vụ công tỉnh Vĩnh Long: the province public-service portal (sample relying party).
 
 A confidential client (``client_secret_basic``) that asks for the personal ID number
-(scope ``personal_id``), as a portal filing administrative procedures must.
+(scope ``personal_id``), as a portal filing administrative procedures must, and lets people act
+for a business they represent (scope ``organisation``).
 """
 
 from clients.kit import create_portal_app, load_settings
@@ -35,7 +36,7 @@ STRINGS = {
 
 DEFAULTS = {
     "base_url": "http://127.0.0.1:5001",
-    "scope": "openid profile personal_id",
+    "scope": "openid profile personal_id organisation",
 }
 
 

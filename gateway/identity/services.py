@@ -2,14 +2,29 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, timedelta, timezone
 
 from sqlalchemy import select
 
 from ..accounts.passwords import hash_password
+from ..clock import now
 from ..extensions import db
 from .models import Citizen
 from .personal_id import validate_personal_id
+from .units import validate_unit
+
+#: Vietnam's time zone (UTC+7, no daylight saving): dates of birth and validity are local dates.
+VIETNAM = timezone(timedelta(hours=7), "ICT")
+
+
+def local_today() -> date:
+    """Today in Vietnam, from the application's clock."""
+    return datetime.fromtimestamp(now(), VIETNAM).date()
+
+
+def get_age(birthdate: date, on: date) -> int:
+    """Completed years of age on ``on``."""
+    return on.year - birthdate.year - ((on.month, on.day) < (birthdate.month, birthdate.day))
 
 
 class DuplicateCitizen(ValueError):
@@ -35,6 +50,8 @@ def create_citizen(
     if gender not in ("male", "female"):
         raise ValueError("gender must be 'male' or 'female'")
     personal_id = validate_personal_id(personal_id, birthdate, gender)
+    if details.get("ward_code"):
+        details["ward_code"] = validate_unit("commune", details["ward_code"]).code
     if get_citizen_by_personal_id(personal_id) is not None:
         raise DuplicateCitizen("a citizen with this personal ID number already exists")
     citizen = Citizen(

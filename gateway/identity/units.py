@@ -47,6 +47,14 @@ def _units() -> dict[tuple[str, str], AdministrativeUnit]:
         units[("commune", row["ward_code"])] = AdministrativeUnit(
             row["ward_code"], row["ward_name"], "commune", "pre2025")
     for row in _read("vinh-long-2025-units.csv"):
+        # Predecessors from the provinces merged in 2025 (Bến Tre, Trà Vinh) are known only from
+        # ``legacy_sources``: "29239 Phường 1 (old province 84, old district 842); ...".
+        for source in (row.get("legacy_sources") or "").split(";"):
+            code, _, rest = source.strip().partition(" ")
+            if code.isdigit() and ("commune", code) not in units:
+                units[("commune", code)] = AdministrativeUnit(
+                    code, rest.split(" (", 1)[0].strip(), "commune", "pre2025")
+    for row in _read("vinh-long-2025-units.csv"):
         # A 2025 unit keeps the code of one predecessor: the 2025 name wins for that code.
         units[("commune", row["ward_code"])] = AdministrativeUnit(
             row["ward_code"], row["ward_name"], "commune", "2025")
@@ -69,3 +77,31 @@ def validate_unit(level: str, code: str) -> AdministrativeUnit:
 
 def list_units(level: str) -> list[AdministrativeUnit]:
     return sorted((u for (lvl, _), u in _units().items() if lvl == level), key=lambda u: u.code)
+
+
+@cache
+def _successors() -> dict[str, str]:
+    """Pre-2025 commune code -> the 2025 commune that took it over (``legacy_sources``)."""
+    successors = {}
+    for row in _read("vinh-long-2025-units.csv"):
+        for source in (row.get("legacy_sources") or "").split(";"):
+            code = source.strip().split(" ", 1)[0]
+            if code.isdigit():
+                successors.setdefault(code, row["ward_code"])
+    return successors
+
+
+def check_same_commune(unit_code: str, ward_code: str | None) -> bool:
+    """True when ``ward_code`` (either structure) is, or merged into, commune ``unit_code``.
+
+    An officer of a 2025 commune serves the residents recorded under its predecessors too."""
+    if not ward_code or not unit_code:
+        return False
+    if ward_code == unit_code:
+        return True
+    return _successors().get(ward_code) == unit_code
+
+
+def get_commune_codes(unit_code: str) -> set[str]:
+    """``unit_code`` and the pre-2025 codes merged into it (for counting its residents)."""
+    return {unit_code} | {old for old, new in _successors().items() if new == unit_code}

@@ -18,6 +18,7 @@ from authlib.oauth2.base import invalid_error_characters
 from authlib.oauth2.rfc6749 import InvalidRequestError, OAuth2Request, scope_to_list
 from authlib.oidc.core.errors import (
     ConsentRequiredError,
+    InteractionRequiredError,
     LoginRequiredError,
     RegistrationNotSupportedError,
 )
@@ -36,6 +37,7 @@ from ..accounts.browser import current_user_session, get_browser_id
 from ..accounts.consent import has_consent
 from ..clock import now
 from ..errors import render_error_page
+from ..identity.businesses import get_valid_representation, get_valid_representations
 from . import keys, storage
 from .claims import get_subject, parse_claims_request, scopes_for_claims
 
@@ -166,6 +168,29 @@ def _redirect_to(endpoint: str, client_id: str, params: MultiDict, pending):
     return redirect(url_for(endpoint, interaction=uid), code=303)
 
 
+def _needs_acting_for_choice(citizen, consent_scope: str, pending) -> bool:
+    """Issue 4 §6: a client granted ``organisation`` asks whom the person acts for, once per
+    authorization, when they represent at least one business."""
+    if "organisation" not in (scope_to_list(consent_scope) or []):
+        return False
+    if pending is not None and pending.acting_for:
+        return False
+    return bool(get_valid_representations(citizen))
+
+
+def _chosen_representation_id(citizen, consent_scope: str, pending) -> int | None:
+    """The representation chosen on the "act for whom?" page, re-checked now; raise
+    ``PermissionError`` when it is not (or no longer) this person's valid role."""
+    if pending is None or pending.acting_for in (None, "self"):
+        return None
+    if "organisation" not in (scope_to_list(consent_scope) or []):
+        return None
+    representation = get_valid_representation(pending.acting_for, citizen)
+    if representation is None:
+        raise PermissionError("not a valid representation of the signed-in person")
+    return representation.id
+
+
 def get_consent_scope(client, params) -> str:
     """The scopes a person consents to: the requested ones plus those covering claims asked for
     individually with ``claims`` (OIDC Core §5.5), narrowed to what the client may have."""
@@ -225,6 +250,11 @@ def handle_authorization_request(server, params: MultiDict, pending=None):
                 raise LoginRequiredError()
             return _redirect_to("accounts.second_factor", client.client_id, params, pending)
 
+        if _needs_acting_for_choice(citizen, consent_scope, pending):
+            if "none" in prompts:
+                raise InteractionRequiredError()
+            return _redirect_to("identity.acting_for", client.client_id, params, pending)
+
         consented = (pending is not None and pending.consent_given) or (
             "consent" not in prompts and has_consent(citizen, client.client_id, consent_scope)
         )
@@ -236,6 +266,10 @@ def handle_authorization_request(server, params: MultiDict, pending=None):
         error.redirect_uri = redirect_uri
         return _error_response(server, request, error)
 
+    try:
+        request.representation_id = _chosen_representation_id(citizen, consent_scope, pending)
+    except PermissionError:
+        return render_error_page(403, "access_denied", "You cannot act for this business.")
     request.user_session = user_session
     grant_user = None if pending is not None and pending.denied else citizen
     response = server.create_authorization_response(

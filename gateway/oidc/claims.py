@@ -4,6 +4,8 @@ parameter (§5.5), and the ``sub`` each client sees (§8: pairwise by default).
 Only the claims of the granted scopes, or individually requested through ``claims``, are
 released, nothing else. The personal ID number is released only under the explicit
 ``personal_id`` scope (or the ``national_portal`` alias scope, which includes it) (DOMAIN.md §6).
+The ``organisation`` scope releases the business the person acts for, if they chose one at
+sign-in; then ``LoaiTaiKhoan`` is the organisation account type (DOMAIN.md §2).
 """
 
 from __future__ import annotations
@@ -31,6 +33,9 @@ SCOPE_CLAIMS: dict[str, tuple[str, ...]] = {
     "personal_id": ("personal_id",),
     # Names agency apps know from the national public-service portal (DOMAIN.md §2).
     "national_portal": ("SoDinhDanh", "HoVaTen", "NgayThangNamSinh", "GioiTinh", "LoaiTaiKhoan"),
+    # Acting for a business (issue 4 §6): released only when the person chose, at sign-in, a
+    # business they represent; ``represents`` is {tax_code, name, role}.
+    "organisation": ("represents", "MaSoThue", "TenDoanhNghiep", "NguoiDaiDien"),
 }
 
 #: Scopes the provider understands (advertised as ``scopes_supported``).
@@ -132,7 +137,44 @@ def _address(citizen: Citizen) -> dict | None:
     return {k: v for k, v in parts.items() if v}
 
 
-def _all_claims(citizen: Citizen) -> dict:
+def _representation(citizen: Citizen, representation_id: int | None):
+    """The chosen representation if it is still valid now (a revoked or expired one, or one
+    belonging to someone else, releases nothing)."""
+    if representation_id is None:
+        return None
+    from ..identity.businesses import get_valid_representation
+
+    return get_valid_representation(representation_id, citizen)
+
+
+def _represents_claims(citizen: Citizen, representation) -> dict:
+    if representation is None:
+        return {}
+    from ..identity.businesses import get_represents_claims
+
+    represents = get_represents_claims(representation)
+    return {
+        "represents": represents,
+        "MaSoThue": represents["tax_code"],
+        "TenDoanhNghiep": represents["name"],
+        # The person acting for the business (DOMAIN.md §2: a business acts through a person).
+        "NguoiDaiDien": citizen.full_name,
+        "LoaiTaiKhoan": current_app.config["NATIONAL_PORTAL_ACCOUNT_TYPE"]["organisation"],
+    }
+
+
+def create_represents_claims(citizen: Citizen, representation_id: int | None, scope: str) -> dict:
+    """For the ID token: the business acted for, when ``organisation`` was granted."""
+    scopes = scope_to_list(scope) or []
+    if "organisation" not in scopes:
+        return {}
+    claims = _represents_claims(citizen, _representation(citizen, representation_id))
+    if "national_portal" not in scopes:  # as in UserInfo: the alias comes with its scope
+        claims.pop("LoaiTaiKhoan", None)
+    return claims
+
+
+def _all_claims(citizen: Citizen, representation=None) -> dict:
     config = current_app.config
     return {
         "name": citizen.full_name,
@@ -156,6 +198,7 @@ def _all_claims(citizen: Citizen) -> dict:
         "NgayThangNamSinh": citizen.birthdate.strftime("%Y%m%d"),
         "GioiTinh": config["NATIONAL_PORTAL_GENDER"].get(citizen.gender),
         "LoaiTaiKhoan": config["NATIONAL_PORTAL_ACCOUNT_TYPE"]["individual"],
+        **_represents_claims(citizen, representation),
     }
 
 
@@ -164,12 +207,13 @@ def _allowed_scopes(client) -> set[str]:
 
 
 def create_user_info(citizen: Citizen, scope: str, client=None,
-                     requested: dict | None = None) -> UserInfo:
+                     requested: dict | None = None,
+                     representation_id: int | None = None) -> UserInfo:
     """``sub`` plus the claims of the granted scopes, plus claims requested individually
     through ``claims`` (``requested`` is its ``userinfo`` member) whose scope the client is
     registered for. The consent page covered both (``scopes_for_claims``)."""
     released = {"sub": get_subject(citizen, client)}
-    values = _all_claims(citizen)
+    values = _all_claims(citizen, _representation(citizen, representation_id))
     for name in scope_to_list(scope) or []:
         for claim in SCOPE_CLAIMS.get(name, ()):
             if values.get(claim) is not None:

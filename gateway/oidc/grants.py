@@ -27,7 +27,13 @@ from ..accounts.activity import record_disclosure
 from ..clock import now
 from . import keys, storage
 from .access_tokens import OFFLINE_ACCESS, TokenIssuingMixin
-from .claims import ID_TOKEN_CLAIMS, create_id_token_claims, get_subject, parse_claims_request
+from .claims import (
+    ID_TOKEN_CLAIMS,
+    create_id_token_claims,
+    create_represents_claims,
+    get_subject,
+    parse_claims_request,
+)
 
 #: Parameters that must not be repeated in an authorization request (RFC 6749 §3.1).
 SINGLE_VALUED = (
@@ -84,6 +90,7 @@ class AuthorizationCodeGrant(TokenIssuingMixin, grants.AuthorizationCodeGrant):
             code_challenge=data.get("code_challenge"),
             code_challenge_method=data.get("code_challenge_method"),
             claims=parse_claims_request(data.get("claims")),
+            representation_id=getattr(request, "representation_id", None),
         )
 
     def query_authorization_code(self, code, client):
@@ -156,6 +163,9 @@ class OpenIDCode(_OpenIDCode):
             claims.update(
                 create_id_token_claims(request.user, request.client, code.claims.get("id_token"))
             )
+        if code is not None and code.representation_id is not None:
+            claims.update(create_represents_claims(request.user, code.representation_id,
+                                                   code.scope))
         claims.update({
             "iss": current_app.config["ISSUER"],
             "sub": get_subject(request.user, request.client),

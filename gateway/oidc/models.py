@@ -247,6 +247,8 @@ class PendingAuthorization(db.Model):
     login_sid: Mapped[str | None] = mapped_column(String(64))
     consent_given: Mapped[bool] = mapped_column(Boolean, default=False)
     denied: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: Whom the person acts for (issue 4 §6): None (not asked), ``self`` or a representation id.
+    acting_for: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[int] = mapped_column(Integer)
     expires_at: Mapped[int] = mapped_column(Integer)
 
@@ -275,6 +277,8 @@ class AuthorizationCode(db.Model):
     amr: Mapped[list] = mapped_column(JSON, default=list)
     #: The ``claims`` request parameter (OIDC Core §5.5), parsed.
     claims: Mapped[dict | None] = mapped_column(JSON)
+    #: The representation the person acts under (issue 4 §6), re-checked when claims are made.
+    representation_id: Mapped[int | None] = mapped_column(Integer)
     code_challenge: Mapped[str | None] = mapped_column(String(128))
     code_challenge_method: Mapped[str | None] = mapped_column(String(8))
     issued_at: Mapped[int] = mapped_column(Integer)
@@ -390,6 +394,13 @@ class Token(db.Model):
             return None
         code = db.session.get(AuthorizationCode, self.authorization_code_id)
         return code.claims if code is not None else None
+
+    def get_representation_id(self) -> int | None:
+        """The representation chosen at sign-in for the authorization behind this token."""
+        if self.authorization_code_id is None:
+            return None
+        code = db.session.get(AuthorizationCode, self.authorization_code_id)
+        return code.representation_id if code is not None else None
 
 
 # -- single logout (OpenID Connect Back-Channel Logout 1.0, Front-Channel Logout 1.0) -----------

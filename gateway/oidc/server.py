@@ -193,7 +193,8 @@ class UserInfoEndpoint(_UserInfoEndpoint):
         # Authlib passes no token here; the resource protector has just put it on ``g``.
         token = g.authlib_server_oauth2_token
         claims = token.get_claims_request() or {}
-        user_info = create_user_info(user, scope, token.get_client(), claims.get("userinfo"))
+        user_info = create_user_info(user, scope, token.get_client(), claims.get("userinfo"),
+                                     representation_id=token.get_representation_id())
         record_disclosure(user, token.get_client(), user_info.keys(), "userinfo")
         return user_info
 

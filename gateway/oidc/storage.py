@@ -126,7 +126,8 @@ def record_client_assertion_jti(client_id: str, jti: str, expires_at: int) -> bo
 
 def save_authorization_code(code: str, *, client_id, citizen_id, redirect_uri, scope, nonce,
                             session: UserSession, code_challenge, code_challenge_method,
-                            claims: dict | None = None) -> None:
+                            claims: dict | None = None,
+                            representation_id: int | None = None) -> None:
     issued = now()
     db.session.add(
         AuthorizationCode(
@@ -143,6 +144,7 @@ def save_authorization_code(code: str, *, client_id, citizen_id, redirect_uri, s
             code_challenge=code_challenge,
             code_challenge_method=code_challenge_method,
             claims=claims,
+            representation_id=representation_id,
             issued_at=issued,
             expires_at=issued + current_app.config["AUTHORIZATION_CODE_LIFETIME"],
         )

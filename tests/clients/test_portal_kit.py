@@ -107,7 +107,7 @@ def test_portals_request_the_scopes_they_need(clean_environ):
     clean_environ.setenv("PORTAL_CLIENT_ID", "some-client")
     province = create_province().config["PORTAL_SETTINGS"]
     commune = create_commune().config["PORTAL_SETTINGS"]
-    assert province.scope.split() == ["openid", "profile", "personal_id"]
+    assert province.scope.split() == ["openid", "profile", "personal_id", "organisation"]
     assert commune.scope.split() == ["openid", "profile"]
 
 

@@ -38,3 +38,13 @@ def test_unit_code_kept_in_2025_takes_the_2025_name():
 def test_validate_unit_refuses_other_levels_and_codes(level, code):
     with pytest.raises(InvalidUnit):
         validate_unit(level, code)
+
+
+def test_pre2025_commune_of_a_province_merged_in_2025_is_known():
+    """Residents recorded under old Trà Vinh / Bến Tre codes (2025 CSV ``legacy_sources``) keep
+    a valid commune, served by the 2025 commune that took it over."""
+    from gateway.identity.units import check_same_commune
+
+    unit = validate_unit("commune", "29239")
+    assert (unit.name, unit.structure) == ("Phường 1", "pre2025")
+    assert check_same_commune("29242", "29239")

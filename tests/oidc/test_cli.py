@@ -152,7 +152,7 @@ def test_seed_demo_registers_portals_and_citizens(app, flask_command, tmp_path, 
     province, commune = data["province"], data["commune"]
     assert province["client_id"] == "province-portal" and province["client_secret"]
     assert commune["client_id"] == "commune-portal" and commune["client_secret"] is None
-    assert len(data["citizens"]) == 3
+    assert len(data["citizens"]) == 5
     stored_secret, _ = _client_row(app, "province-portal")
     assert province["client_secret"] not in stored_secret
     # the demo accounts sign in
@@ -178,6 +178,6 @@ def test_seed_demo_idempotent_and_resets_secret(app, flask_command, tmp_path):
     with app.app_context():
         citizens = db.session.execute(text("SELECT count(*) FROM citizens")).scalar_one()
         clients = db.session.execute(text("SELECT count(*) FROM oauth2_clients")).scalar_one()
-    assert (citizens, clients) == (3, 2)
+    assert (citizens, clients) == (5, 2)
     _, metadata = _client_row(app, "province-portal")
     assert "http://127.0.0.1:6001/callback" in metadata
