@@ -92,6 +92,14 @@ NATIONAL_PORTAL_ACCOUNT_TYPE = {"individual": "1", "organisation": "2"}
 #: Failed sign-ins allowed per personal ID number within ``LOGIN_THROTTLE_WINDOW`` seconds.
 LOGIN_THROTTLE_ATTEMPTS = 5
 LOGIN_THROTTLE_WINDOW = 300
+#: Failed sign-ins allowed from one client address (any ID numbers) within the same window:
+#: stops one password being tried on many numbers. Raise it where many people share one address
+#: (a commune office behind NAT); behind a reverse proxy set ``TRUSTED_PROXY_COUNT``.
+LOGIN_THROTTLE_ATTEMPTS_PER_ADDRESS = 30
+
+#: How long a person's sign-in history and data-sharing log are kept, seconds (default one year,
+#: then pruned as new entries are written). Policy may lengthen it for audits; see security.md.
+ACTIVITY_RETENTION = 365 * 24 * 3600
 
 #: QR cross-device sign-in (CONFORMANCE.md §3c). Lifetime of a code shown on the desktop sign-in
 #: page, seconds; at most 90 (DOMAIN.md §6 asks for 60-120 s).

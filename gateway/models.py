@@ -2,9 +2,11 @@
 
 from .accounts.models import (  # noqa: F401
     Consent,
+    DisclosureRecord,
     LoginFailure,
     QrLogin,
     RecoveryCode,
+    SignInEvent,
     TotpCredential,
 )
 from .identity.models import Citizen  # noqa: F401

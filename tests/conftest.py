@@ -25,14 +25,16 @@ def clock():
     return FrozenClock(1_800_000_000)
 
 
-@pytest.fixture
-def app(tmp_path, clock):
+def build_app(database_uri: str, clock: FrozenClock):
+    """The gateway on ``database_uri`` with fresh tables and signing keys; disposed afterwards.
+
+    Shared by the SQLite ``app`` fixture and the PostgreSQL tests (tests/test_postgresql.py)."""
     app = create_app({
         "TESTING": True,
         "ENV": "development",
         "ISSUER": ISSUER,
         "SECRET_KEY": "test-secret-key-" + "x" * 32,
-        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'test.db'}",
+        "SQLALCHEMY_DATABASE_URI": database_uri,
         "CLOCK": clock,
         "SESSION_COOKIE_SECURE": False,
     })
@@ -45,7 +47,13 @@ def app(tmp_path, clock):
         db.session.commit()
     yield app
     with app.app_context():
+        db.session.remove()
         db.engine.dispose()
+
+
+@pytest.fixture
+def app(tmp_path, clock):
+    yield from build_app(f"sqlite:///{tmp_path / 'test.db'}", clock)
 
 
 @pytest.fixture

@@ -9,9 +9,7 @@ import secrets
 
 import pytest
 
-from gateway import create_app
-from gateway.extensions import db
-from tests.conftest import ISSUER, Factory, RelyingParty
+from tests.conftest import Factory, RelyingParty, build_app
 
 psycopg = pytest.importorskip("psycopg", reason="psycopg is not installed")
 
@@ -35,22 +33,7 @@ def pg_database():
 
 @pytest.fixture
 def pg_app(pg_database, clock):
-    app = create_app({
-        "TESTING": True, "ENV": "development", "ISSUER": ISSUER,
-        "SECRET_KEY": "test-secret-key-" + "x" * 32,
-        "SQLALCHEMY_DATABASE_URI": pg_database, "CLOCK": clock,
-    })
-    with app.app_context():
-        from gateway import models  # noqa: F401
-        from gateway.oidc.keys import create_signing_keys
-
-        db.create_all()
-        create_signing_keys()
-        db.session.commit()
-    yield app
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()
+    yield from build_app(pg_database, clock)
 
 
 def test_code_flow_and_code_replay_work_on_postgresql(pg_app):

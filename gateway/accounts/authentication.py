@@ -1,8 +1,13 @@
-"""Checking a personal ID number and password, with throttling of repeated failures."""
+"""Checking a personal ID number and password, with throttling of repeated failures.
+
+Two limits over ``LOGIN_THROTTLE_WINDOW``: failures per personal ID number (guessing one
+person's password) and failures per client address (trying one password on many numbers).
+Failures older than the window are purged as new ones are written.
+"""
 
 from __future__ import annotations
 
-from flask import current_app
+from flask import current_app, request
 from sqlalchemy import delete, func, select
 
 from ..clock import now
@@ -16,22 +21,38 @@ class TooManyAttempts(Exception):
     """Too many failed sign-ins for this ID number recently."""
 
 
-def _recent_failures(personal_id: str) -> int:
-    since = now() - current_app.config["LOGIN_THROTTLE_WINDOW"]
+def _window_start() -> int:
+    return now() - current_app.config["LOGIN_THROTTLE_WINDOW"]
+
+
+def _recent_failures(condition) -> int:
     return db.session.scalar(
         select(func.count(LoginFailure.id)).where(
-            LoginFailure.personal_id == personal_id, LoginFailure.failed_at > since
+            condition, LoginFailure.failed_at > _window_start()
         )
     )
 
 
+def _remote_addr() -> str | None:
+    return request.remote_addr if request else None
+
+
 def validate_not_throttled(personal_id: str) -> None:
-    if _recent_failures(personal_id) >= current_app.config["LOGIN_THROTTLE_ATTEMPTS"]:
+    config = current_app.config
+    by_number = _recent_failures(LoginFailure.personal_id == personal_id)
+    if by_number >= config["LOGIN_THROTTLE_ATTEMPTS"]:
+        raise TooManyAttempts()
+    remote_addr = _remote_addr()
+    by_address = _recent_failures(LoginFailure.remote_addr == remote_addr) if remote_addr else 0
+    if by_address >= config["LOGIN_THROTTLE_ATTEMPTS_PER_ADDRESS"]:
         raise TooManyAttempts()
 
 
 def record_failure(personal_id: str) -> None:
-    db.session.add(LoginFailure(personal_id=personal_id, failed_at=now()))
+    db.session.execute(delete(LoginFailure).where(LoginFailure.failed_at <= _window_start()))
+    db.session.add(
+        LoginFailure(personal_id=personal_id, remote_addr=_remote_addr(), failed_at=now())
+    )
     db.session.commit()
 
 

@@ -40,7 +40,7 @@ def start_user_session(citizen, *, acr: str, amr: list[str]):
         handle = storage.renew_user_session(previous, acr=acr, amr=amr)
     else:
         if previous is not None:
-            storage.end_user_session(previous)
+            end_session(previous, replaced=True)
         user_session, handle = storage.create_user_session(
             citizen_id=citizen.id,
             acr=acr,
@@ -67,12 +67,30 @@ def start_user_session(citizen, *, acr: str, amr: list[str]):
     return user_session
 
 
+def end_session(user_session, *, replaced: bool = False) -> None:
+    """The one way an SSO session ends before its time: sign-out, RP-initiated logout, the person
+    ending it from "my account" (possibly another device's), or another person signing in on
+    this browser (``replaced``: a new cookie follows). The session's tokens are revoked; when it
+    is this browser's session, the cookie goes too."""
+    current = current_user_session()
+    storage.end_user_session(user_session)
+    if not replaced and current is not None and current.id == user_session.id:
+        _forget_current_session()
+
+
 def end_current_session() -> None:
     """Sign this browser out at the provider (RP-initiated logout, or the person's own choice)."""
     user_session = current_user_session()
     if user_session is not None:
-        storage.end_user_session(user_session)
+        end_session(user_session)
+    _forget_current_session()
+
+
+def _forget_current_session() -> None:
     g.user_session = None
+    if g.get("sso_cookie_cleared"):
+        return  # once per response
+    g.sso_cookie_cleared = True
     config = current_app.config
 
     @after_this_request

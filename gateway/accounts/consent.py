@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from authlib.oauth2.rfc6749 import list_to_scope, scope_to_list
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from ..clock import now
 from ..extensions import db
@@ -32,3 +32,21 @@ def grant_consent(citizen, client_id: str, scope: str) -> Consent:
     consent.granted_at = now()
     db.session.commit()
     return consent
+
+
+def get_consents(citizen) -> list[Consent]:
+    """Every client the person consented to, most recent first."""
+    return list(db.session.scalars(
+        select(Consent).where(Consent.citizen_id == citizen.id)
+        .order_by(Consent.granted_at.desc(), Consent.id.desc())
+    ))
+
+
+def revoke_consent(citizen, client_id: str) -> bool:
+    """Forget the consent, so the client's next request asks again; False if there was none.
+    Commits. The caller then revokes the client's tokens (``storage.revoke_tokens_for``)."""
+    result = db.session.execute(
+        delete(Consent).where(Consent.citizen_id == citizen.id, Consent.client_id == client_id)
+    )
+    db.session.commit()
+    return result.rowcount == 1

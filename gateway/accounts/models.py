@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from authlib.oauth2.rfc6749 import scope_to_list
-from sqlalchemy import JSON, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
@@ -28,13 +28,15 @@ class Consent(db.Model):
 
 
 class LoginFailure(db.Model):
-    """A failed sign-in, kept briefly to throttle guessing per personal ID number."""
+    """A failed sign-in, kept for ``LOGIN_THROTTLE_WINDOW`` to throttle guessing per personal ID
+    number and per client address."""
 
     __tablename__ = "login_failures"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     personal_id: Mapped[str] = mapped_column(String(12), index=True)
-    failed_at: Mapped[int] = mapped_column(Integer)
+    remote_addr: Mapped[str | None] = mapped_column(String(45), index=True)
+    failed_at: Mapped[int] = mapped_column(Integer, index=True)
 
 
 class TotpCredential(db.Model):
@@ -93,3 +95,44 @@ class QrLogin(db.Model):
     phone_amr: Mapped[list | None] = mapped_column(JSON)
     decided_at: Mapped[int | None] = mapped_column(Integer)
     consumed_at: Mapped[int | None] = mapped_column(Integer)
+
+
+class SignInEvent(db.Model):
+    """One sign-in to a person's account, successful or not, shown to them under "Sign-in
+    history" (``accounts/activity.py``). Failed attempts are recorded only for an existing
+    account; the password or code typed is never stored."""
+
+    __tablename__ = "sign_in_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    citizen_id: Mapped[int] = mapped_column(ForeignKey("citizens.id", ondelete="CASCADE"))
+    at: Mapped[int] = mapped_column(Integer)
+    #: RFC 8176 ``amr`` values of the method used (``pwd``, ``otp``, ``mca``).
+    amr: Mapped[list] = mapped_column(JSON, default=list)
+    acr: Mapped[str | None] = mapped_column(String(40))
+    ip_address: Mapped[str | None] = mapped_column(String(45))
+    user_agent: Mapped[str | None] = mapped_column(String(300))
+    #: The relying party whose authorization request asked for the sign-in, if any.
+    client_id: Mapped[str | None] = mapped_column(String(48))
+    #: ``success`` or ``failure``.
+    outcome: Mapped[str] = mapped_column(String(10))
+
+    __table_args__ = (Index("ix_sign_in_events_citizen_at", "citizen_id", "at"),)
+
+
+class DisclosureRecord(db.Model):
+    """Claims about a person released to a client, in an ID token or a UserInfo response: the
+    data-sharing log shown to the person ("which agency received which of my data, and when")."""
+
+    __tablename__ = "disclosure_records"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    citizen_id: Mapped[int] = mapped_column(ForeignKey("citizens.id", ondelete="CASCADE"))
+    client_id: Mapped[str] = mapped_column(String(48))
+    #: Names of the claims released (never their values).
+    claim_names: Mapped[list] = mapped_column(JSON, default=list)
+    #: ``id_token`` or ``userinfo``.
+    channel: Mapped[str] = mapped_column(String(10))
+    at: Mapped[int] = mapped_column(Integer)
+
+    __table_args__ = (Index("ix_disclosure_records_citizen_at", "citizen_id", "at"),)

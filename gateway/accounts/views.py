@@ -15,7 +15,7 @@ from ..oidc import storage
 from ..oidc.authorization import get_consent_scope
 from ..oidc.claims import SCOPE_CLAIMS, describe_scopes
 from ..security import allow_client_logo
-from . import qr_login, totp
+from . import activity, qr_login, self_service, totp
 from .assurance import get_session_acr
 from .authentication import TooManyAttempts, authenticate, check_second_factor
 from .browser import current_user_session, end_current_session, get_browser_id, start_user_session
@@ -76,6 +76,7 @@ def login():
             if citizen is None:
                 status = 401
                 form.password.errors.append(_("The personal ID number or password is wrong."))
+                activity.record_failed_password(form.personal_id.data, pending)
         if citizen is not None:
             if totp.has_second_factor(citizen.id):
                 # Password checked; the session starts only after the second factor.
@@ -93,8 +94,10 @@ def login():
 
 def _finish_sign_in(user_session, pending):
     """Back to the authorization request that asked for the sign-in, or home."""
+    activity.record_sign_in(user_session, pending)
     if pending is None:
-        return redirect(qr_login.pop_return_path() or url_for("accounts.home"), code=303)
+        return redirect(qr_login.pop_return_path() or self_service.pop_return_path()
+                        or url_for("accounts.home"), code=303)
     pending.login_sid = user_session.sid
     storage.save_pending_authorization(pending)
     return redirect(url_for("oidc.resume", uid=pending.uid), code=303)
@@ -143,6 +146,7 @@ def second_factor():
         if status == 200:
             status = 401
             form.code.errors.append(_("The code is wrong or has already been used."))
+            activity.record_failed_second_factor(citizen, pending)
     elif request.method == "POST":
         status = 400
     client = storage.get_client(pending.client_id) if pending else None

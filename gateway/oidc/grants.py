@@ -23,10 +23,11 @@ from authlib.oidc.core import UserInfo
 from authlib.oidc.core.grants import OpenIDCode as _OpenIDCode
 from flask import current_app
 
+from ..accounts.activity import record_disclosure
 from ..clock import now
 from . import keys, storage
 from .access_tokens import OFFLINE_ACCESS, TokenIssuingMixin
-from .claims import create_id_token_claims, get_subject, parse_claims_request
+from .claims import ID_TOKEN_CLAIMS, create_id_token_claims, get_subject, parse_claims_request
 
 #: Parameters that must not be repeated in an authorization request (RFC 6749 §3.1).
 SINGLE_VALUED = (
@@ -162,6 +163,8 @@ class OpenIDCode(_OpenIDCode):
             "iat": issued,
             "exp": issued + current_app.config["ID_TOKEN_LIFETIME"],
         })
+        record_disclosure(request.user, request.client, claims.keys() - ID_TOKEN_CLAIMS | {"sub"},
+                          "id_token")
         return claims
 
     def get_authorization_code_claims(self, authorization_code):

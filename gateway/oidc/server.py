@@ -24,6 +24,7 @@ from flask import current_app, g
 from flask import request as flask_request
 from joserfc import jwt
 
+from ..accounts.activity import record_disclosure
 from ..clock import now
 from . import keys, storage
 from .claims import create_user_info
@@ -188,7 +189,9 @@ class UserInfoEndpoint(_UserInfoEndpoint):
         # Authlib passes no token here; the resource protector has just put it on ``g``.
         token = g.authlib_server_oauth2_token
         claims = token.get_claims_request() or {}
-        return create_user_info(user, scope, token.get_client(), claims.get("userinfo"))
+        user_info = create_user_info(user, scope, token.get_client(), claims.get("userinfo"))
+        record_disclosure(user, token.get_client(), user_info.keys(), "userinfo")
+        return user_info
 
     def get_issuer(self) -> str:
         return _issuer()

@@ -322,20 +322,6 @@ def revoke_token(record: Token, kind: str) -> None:
     db.session.commit()
 
 
-def revoke_tokens_for(citizen_id: int, client_id: str) -> int:
-    """Revoke every token, offline ones included, a person granted a client: for withdrawing
-    consent (self-service). Ending a session does not do this (``revoke_session_tokens``).
-    Commits; returns how many were revoked."""
-    result = db.session.execute(
-        update(Token)
-        .where(Token.citizen_id == citizen_id, Token.client_id == client_id,
-               Token.revoked_at.is_(None))
-        .values(revoked_at=now())
-    )
-    db.session.commit()
-    return result.rowcount
-
-
 # -- SSO sessions --------------------------------------------------------------------------------
 
 
@@ -489,6 +475,37 @@ def exists_code_challenge(client_id: str | None, code_challenge: str) -> bool:
         )
         is not None
     )
+
+
+# -- self-service ("Tài khoản của tôi") ----------------------------------------------------------
+# What the person's own account pages read and end: their live SSO sessions, and the tokens a
+# client holds for them once they withdraw consent. ``revoke_tokens_for`` is the minimal version
+# (tokens engineer: replace it with yours, same signature, if yours does more).
+
+
+def get_live_user_sessions(citizen_id: int) -> list[UserSession]:
+    """The person's SSO sessions that are neither ended, expired nor idle, newest first."""
+    current = now()
+    idle = current_app.config["SSO_SESSION_IDLE_TIMEOUT"]
+    return list(db.session.scalars(
+        select(UserSession)
+        .where(UserSession.citizen_id == citizen_id, UserSession.ended_at.is_(None),
+               UserSession.expires_at > current, UserSession.last_seen_at > current - idle)
+        .order_by(UserSession.last_seen_at.desc(), UserSession.id.desc())
+    ))
+
+
+def revoke_tokens_for(citizen_id: int, client_id: str) -> int:
+    """Revoke every token ``client_id`` holds for ``citizen_id`` (consent withdrawn), offline
+    ones (refresh tokens) included; ending a session does not (``revoke_session_tokens``)."""
+    result = db.session.execute(
+        update(Token)
+        .where(Token.citizen_id == citizen_id, Token.client_id == client_id,
+               Token.revoked_at.is_(None))
+        .values(revoked_at=now())
+    )
+    db.session.commit()
+    return result.rowcount
 
 
 # -- QR cross-device sign-in ---------------------------------------------------------------------

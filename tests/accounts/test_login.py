@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, _csrf
 
 GENERIC = "The personal ID number or password is wrong."
 
@@ -154,6 +154,33 @@ def test_login_throttle_applies_to_unknown_numbers(browser):
     assert browser.sign_in("086090999999", "Wrong-password-1").status_code == 429
 
 
+def test_login_throttled_per_address_when_one_password_is_sprayed(app, browser, factory):
+    """Failures from one address across many numbers lock that address, not the people."""
+    app.config["LOGIN_THROTTLE_ATTEMPTS_PER_ADDRESS"] = 6
+    citizen = factory.citizen()
+    for n in range(6):
+        assert browser.sign_in(f"08609099{n:04d}", "Wrong-password-1").status_code == 401
+    assert browser.sign_in(citizen["personal_id"], citizen["password"]).status_code == 429
+    elsewhere = app.test_client()
+    response = elsewhere.get("/login")
+    response = elsewhere.post("/login", environ_base={"REMOTE_ADDR": "203.0.113.9"}, data={
+        "csrf_token": _csrf(response.get_data(as_text=True)), "personal_id": citizen["personal_id"],
+        "password": citizen["password"]})
+    assert response.status_code == 303
+
+
+def test_login_failures_older_than_the_window_are_purged(app, browser, factory, clock):
+    from gateway.accounts.models import LoginFailure
+    from gateway.extensions import db
+
+    for _ in range(3):
+        browser.sign_in("086090999999", "Wrong-password-1")
+    clock.advance(301)
+    browser.sign_in("086090999998", "Wrong-password-1")
+    with app.app_context():
+        assert db.session.query(LoginFailure).count() == 1
+
+
 def test_login_success_resets_failure_count(browser, factory):
     citizen = factory.citizen()
     for _ in range(4):
@@ -184,7 +211,6 @@ def test_login_page_language_switch(client):
 
 
 def test_signout_with_csrf_ends_session(browser, factory):
-    from tests.conftest import _csrf
 
     citizen = factory.citizen()
     browser.sign_in(citizen["personal_id"], citizen["password"])

@@ -358,3 +358,19 @@ def test_refresh_token_concurrent_use_one_wins(offline_rp, client, monkeypatch):
     monkeypatch.setattr(storage, "rotate_refresh_token", lose_the_race)
     _error(refresh(offline_rp, tokens["refresh_token"]), 400, "invalid_grant")
     assert _userinfo_status(client, tokens["access_token"]) == 401
+
+
+def test_refresh_token_withdrawn_on_my_account_page(offline_rp, client):
+    """"Tài khoản của tôi": the agency is listed with offline access; withdrawing consent there
+    revokes its refresh tokens (``storage.revoke_tokens_for``)."""
+    from tests.conftest import _csrf
+
+    _, tokens = offline_rp.tokens(**OFFLINE)
+    page = client.get("/account/agencies?lang=en")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert 'data-scope="offline_access"' in html and "when you are not signed in" in html
+    response = client.post(f"/account/agencies/{offline_rp.reg['client_id']}/revoke",
+                           data={"csrf_token": _csrf(html)})
+    assert response.status_code == 303
+    _error(refresh(offline_rp, tokens["refresh_token"]), 400, "invalid_grant")
