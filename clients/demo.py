@@ -1,9 +1,10 @@
 """Demo launcher: the gateway and both sample portals on 127.0.0.1, run as ``make demo``.
 
 Prepares the gateway's instance folder with its own CLI (``init-db``, ``seed-demo``), then starts
-three real HTTP servers (waitress) as child processes, waits until each answers, and prints the
-addresses and the demo citizens' accounts. Ctrl-C or SIGTERM stops all three; if one of them
-dies, the others are stopped too and the launcher exits non-zero.
+three real HTTP servers (waitress) and the gateway's back-channel logout worker
+(``flask deliver-logouts --loop``) as child processes, waits until each server answers, and
+prints the addresses and the demo citizens' accounts. Ctrl-C or SIGTERM stops them all; if one
+of them dies, the others are stopped too and the launcher exits non-zero.
 """
 
 from __future__ import annotations
@@ -39,10 +40,13 @@ class Server:
     url: str
     port: int
     call: str
-    #: Path requested to decide that the server answers (any HTTP status will do).
-    probe_path: str
+    #: Path requested to decide that the server answers (any HTTP status will do); None for a
+    #: process that serves nothing (the logout worker).
+    probe_path: str | None
     env: dict[str, str] = field(default_factory=dict)
     process: subprocess.Popen | None = None
+    #: The command, when it is not a waitress server of ``call``.
+    argv: list[str] | None = None
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -92,6 +96,10 @@ def main(argv: list[str] | None = None) -> int:
                    "/", portal_env(demo["province"], gateway_url, province_url)),
             Server("commune", commune_url, args.commune_port, "clients.commune:create_app",
                    "/", portal_env(demo["commune"], gateway_url, commune_url)),
+            # Retries the back-channel logouts the gateway could not deliver at sign-out.
+            Server("logout-worker", "", 0, "", None, {**gateway_env,
+                   "GATEWAY_LOGOUT_WORKER_INTERVAL": "1"},
+                   argv=flask_argv("deliver-logouts", "--loop")),
         ]
         for server in servers:
             start(server, host)
@@ -136,8 +144,12 @@ def child_env(extra: dict[str, str]) -> dict[str, str]:
     return {**inherited, **extra}
 
 
+def flask_argv(*command: str) -> list[str]:
+    return [sys.executable, "-m", "flask", "--app", "gateway", *command]
+
+
 def run_flask(env: dict[str, str], *command: str) -> None:
-    argv = [sys.executable, "-m", "flask", "--app", "gateway", *command]
+    argv = flask_argv(*command)
     result = subprocess.run(argv, cwd=REPO_ROOT, env=child_env(env), check=False)  # noqa: S603
     if result.returncode != 0:
         raise DemoError(f"`flask --app gateway {command[0]}` exited with {result.returncode}")
@@ -165,8 +177,8 @@ def portal_env(client: dict, issuer: str, base_url: str) -> dict[str, str]:
 
 
 def start(server: Server, host: str) -> None:
-    argv = [sys.executable, "-m", "waitress", f"--listen={host}:{server.port}",
-            "--call", server.call]
+    argv = server.argv or [sys.executable, "-m", "waitress", f"--listen={host}:{server.port}",
+                           "--call", server.call]
     # Same process group as the launcher: a terminal's Ctrl-C, or a kill of the group, reaches
     # every server even if the launcher itself is killed outright.
     server.process = subprocess.Popen(argv, cwd=REPO_ROOT, env=child_env(server.env))  # noqa: S603
@@ -176,7 +188,7 @@ def wait_until_answering(server: Server, servers: list[Server], stopping: thread
     deadline = time.monotonic() + START_TIMEOUT
     while not stopping.is_set():
         check_alive(servers)
-        if answers(server.url + server.probe_path):
+        if server.probe_path is None or answers(server.url + server.probe_path):
             return
         if time.monotonic() > deadline:
             raise DemoError(f"{server.name} did not answer at {server.url} in {START_TIMEOUT} s")
@@ -230,7 +242,8 @@ def print_banner(servers: list[Server], citizens: list[dict]) -> None:
         "commune": "UBND Phường Phước Hậu / commune portal",
     }
     lines = ["", "Demo đang chạy / the demo is running:", ""]
-    lines += render_table(["Máy chủ / server", "URL"], [[titles[s.name], s.url] for s in servers])
+    lines += render_table(["Máy chủ / server", "URL"],
+                          [[titles[s.name], s.url] for s in servers if s.name in titles])
     lines += ["", "Tài khoản công dân mẫu / demo citizen accounts:", ""]
     lines += render_table(
         ["Số định danh cá nhân / ID number", "Mật khẩu / password", "Họ và tên / name"],

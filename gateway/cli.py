@@ -14,7 +14,9 @@ from .extensions import db
 from .identity.cli import create_citizen_command
 from .oidc.cli import (
     create_client_command,
+    deliver_logouts_command,
     issue_registration_token_command,
+    list_logout_deliveries_command,
     rotate_keys_command,
 )
 
@@ -79,12 +81,16 @@ def seed_demo_command(province_url, commune_url, write_clients):
         base = spec["base_url"]
         redirect_uris = [f"{base}/callback"]
         logout_uris = [f"{base}/", f"{base}/logged-out"]
+        # Back-Channel Logout 1.0: the kit's endpoint (clients/kit/backchannel.py), with sid.
+        logout_metadata = {"backchannel_logout_uri": f"{base}/backchannel-logout",
+                           "backchannel_logout_session_required": True}
+        if key == "commune":
+            # Front-Channel Logout 1.0 too, so the demo shows both: the gateway's signed-out
+            # page loads the commune portal's /frontchannel-logout in an iframe.
+            logout_metadata.update(frontchannel_logout_uri=f"{base}/frontchannel-logout",
+                                   frontchannel_logout_session_required=True)
         client = get_client(spec["client_id"])
         if client is not None:
-            metadata = dict(client.client_metadata)
-            metadata.update(redirect_uris=redirect_uris, post_logout_redirect_uris=logout_uris)
-            client.set_client_metadata(metadata)
-            db.session.commit()
             secret = reset_client_secret(client) if not client.is_public else None
         else:
             client, secret = create_client(
@@ -93,6 +99,11 @@ def seed_demo_command(province_url, commune_url, write_clients):
                 token_endpoint_auth_method=spec["token_endpoint_auth_method"],
                 scope=spec["scope"],
             )
+        metadata = dict(client.client_metadata)
+        metadata.update(redirect_uris=redirect_uris, post_logout_redirect_uris=logout_uris,
+                        **logout_metadata)
+        client.set_client_metadata(metadata)
+        db.session.commit()
         out[key] = {"client_id": client.client_id, "client_secret": secret, "base_url": base,
                     "scope": spec["scope"]}
     out["citizens"] = [
@@ -112,5 +123,6 @@ def seed_demo_command(province_url, commune_url, write_clients):
 def init_app(app) -> None:
     for command in (init_db_command, seed_demo_command, create_citizen_command,
                     create_client_command, issue_registration_token_command,
-                    rotate_keys_command):
+                    rotate_keys_command, deliver_logouts_command,
+                    list_logout_deliveries_command):
         app.cli.add_command(command)

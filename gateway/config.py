@@ -141,6 +141,25 @@ OUTBOUND_TIMEOUT = 5
 OUTBOUND_MAX_BYTES = 256 * 1024
 OUTBOUND_ALLOW_LOOPBACK = False
 
+#: Single logout (OpenID Connect Back-Channel Logout 1.0). Lifetime of a logout token, seconds
+#: (signed afresh at each delivery attempt, so retries do not need a longer one).
+LOGOUT_TOKEN_LIFETIME = 120
+#: Attempts per back-channel delivery before it is marked ``failed``.
+LOGOUT_DELIVERY_MAX_ATTEMPTS = 6
+#: Seconds before the first retry; doubled after each further failure, up to the maximum
+#: (defaults: 30 s, 1, 2, 4, 8 min: about a quarter of an hour in all).
+LOGOUT_DELIVERY_BACKOFF = 30
+LOGOUT_DELIVERY_BACKOFF_MAX = 3600
+#: At sign-out the gateway tries the new deliveries once, inline, for at most this many seconds
+#: in all (0: leave everything to the worker), each with this timeout in seconds; the
+#: ``deliver-logouts`` worker retries the rest.
+LOGOUT_DELIVERY_INLINE_BUDGET = 3
+LOGOUT_DELIVERY_INLINE_TIMEOUT = 2
+#: Seconds a worker holds a delivery it is attempting (another worker skips it meanwhile).
+LOGOUT_DELIVERY_LEASE = 60
+#: Seconds between polls of ``deliver-logouts --loop``.
+LOGOUT_WORKER_INTERVAL = 5
+
 
 def load_environ(config: dict, environ=os.environ) -> None:
     """Apply ``GATEWAY_<KEY>`` environment variables (values parsed as JSON when they can be)."""

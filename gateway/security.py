@@ -9,7 +9,8 @@ from flask import current_app, g, request
 
 CSP = (
     "default-src 'self'; img-src 'self' data:{img_src}; style-src 'self'; script-src 'self'; "
-    "frame-ancestors 'none'; form-action 'self' {form_action}; base-uri 'none'; object-src 'none'"
+    "frame-src 'self'{frame_src}; frame-ancestors 'none'; form-action 'self' {form_action}; "
+    "base-uri 'none'; object-src 'none'"
 )
 
 
@@ -20,7 +21,8 @@ def set_security_headers(response):
     if response.mimetype == "text/html":
         # form-action must allow the redirect after a form post to a client's redirect_uri.
         headers.setdefault("Content-Security-Policy", CSP.format(
-            form_action="http: https:", img_src="".join(f" {o}" for o in g.get("img_origins", ()))
+            form_action="http: https:", img_src="".join(f" {o}" for o in g.get("img_origins", ())),
+            frame_src="".join(f" {o}" for o in g.get("frame_origins", ())),
         ))
         headers.setdefault("X-Frame-Options", "DENY")
         headers.setdefault("Cache-Control", "no-store")
@@ -43,6 +45,19 @@ def allow_client_logo(client) -> None:
     if parts.scheme == "https" and parts.hostname and _HOST.fullmatch(parts.hostname):
         port = f":{parts.port}" if parts.port else ""
         g.img_origins = (*g.get("img_origins", ()), f"https://{parts.hostname}{port}")
+
+
+def allow_frames(uris) -> None:
+    """Let this page frame these URLs' origins: the logged-out page loads the clients'
+    ``frontchannel_logout_uri`` in iframes (Front-Channel Logout 1.0 §3)."""
+    for uri in uris:
+        parts = urlsplit(uri)
+        if parts.scheme in ("http", "https") and parts.hostname and _HOST.fullmatch(
+                parts.hostname):
+            port = f":{parts.port}" if parts.port else ""
+            origin = f"{parts.scheme}://{parts.hostname}{port}"
+            if origin not in g.get("frame_origins", ()):
+                g.frame_origins = (*g.get("frame_origins", ()), origin)
 
 
 def init_app(app) -> None:

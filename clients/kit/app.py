@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from authlib.integrations.flask_client import OAuth
 from flask import Flask
 
+from . import backchannel
 from .i18n import merge_strings, translate
 from .settings import PortalSettings
 from .views import bp
@@ -55,4 +56,5 @@ def create_portal_app(
 
     app.jinja_env.globals["_"] = translate
     app.register_blueprint(bp)
+    backchannel.init_app(app)
     return app

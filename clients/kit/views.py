@@ -12,6 +12,7 @@ from __future__ import annotations
 import hmac
 import logging
 import secrets
+import time
 from urllib.parse import urlsplit
 
 import requests
@@ -45,8 +46,9 @@ bp = Blueprint(
     static_url_path="/kit-static",
 )
 
-#: Claims kept in the (signed, cookie-stored) session: only what the pages show.
-KEPT_CLAIMS = ("sub", "name", "acr", "auth_time", "personal_id")
+#: Claims kept in the (signed, cookie-stored) session: what the pages show, and ``sid`` to match
+#: a back-channel logout (``backchannel.py``).
+KEPT_CLAIMS = ("sub", "sid", "name", "acr", "auth_time", "personal_id")
 
 
 class CallbackError(Exception):
@@ -134,6 +136,7 @@ def callback():
         session["lang"] = lang
     session["claims"] = claims
     session["id_token"] = id_token
+    session["signed_in_at"] = time.time()
     return redirect(url_for(".home"))
 
 

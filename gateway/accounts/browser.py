@@ -10,7 +10,7 @@ import secrets
 
 from flask import after_this_request, current_app, g, request, session
 
-from ..oidc import storage
+from ..oidc import logout, storage
 
 
 def get_browser_id() -> str:
@@ -67,23 +67,29 @@ def start_user_session(citizen, *, acr: str, amr: list[str]):
     return user_session
 
 
-def end_session(user_session, *, replaced: bool = False) -> None:
+def end_session(user_session, *, replaced: bool = False) -> list[str]:
     """The one way an SSO session ends before its time: sign-out, RP-initiated logout, the person
     ending it from "my account" (possibly another device's), or another person signing in on
-    this browser (``replaced``: a new cookie follows). The session's tokens are revoked; when it
-    is this browser's session, the cookie goes too."""
+    this browser (``replaced``: a new cookie follows). The session's tokens are revoked and its
+    clients logged out (``logout.end_sso_session``: back-channel deliveries queued and tried);
+    when it is this browser's session, the cookie goes too. Returns the front-channel logout
+    URLs for the logged-out page to load."""
     current = current_user_session()
-    storage.end_user_session(user_session)
+    frontchannel_logout_uris = logout.end_sso_session(user_session)
     if not replaced and current is not None and current.id == user_session.id:
         _forget_current_session()
+    return frontchannel_logout_uris
 
 
-def end_current_session() -> None:
-    """Sign this browser out at the provider (RP-initiated logout, or the person's own choice)."""
+def end_current_session() -> list[str]:
+    """Sign this browser out at the provider (RP-initiated logout, or the person's own choice);
+    returns the front-channel logout URLs the logged-out page must load."""
     user_session = current_user_session()
+    frontchannel_logout_uris = []
     if user_session is not None:
-        end_session(user_session)
+        frontchannel_logout_uris = end_session(user_session)
     _forget_current_session()
+    return frontchannel_logout_uris
 
 
 def _forget_current_session() -> None:

@@ -14,7 +14,7 @@ from ..identity.models import Citizen
 from ..oidc import storage
 from ..oidc.authorization import get_consent_scope
 from ..oidc.claims import SCOPE_CLAIMS, describe_scopes
-from ..security import allow_client_logo
+from ..security import allow_client_logo, allow_frames
 from . import activity, qr_login, self_service, totp
 from .assurance import get_session_acr
 from .authentication import TooManyAttempts, authenticate, check_second_factor
@@ -211,5 +211,7 @@ def signout():
     form = LogoutForm()
     if not form.validate_on_submit():
         return render_error_page(400, "csrf", None)
-    end_current_session()
-    return render_template("accounts/logged_out.html")
+    frontchannel_logout_uris = end_current_session()
+    allow_frames(frontchannel_logout_uris)
+    return render_template("accounts/logged_out.html",
+                           frontchannel_logout_uris=frontchannel_logout_uris)

@@ -107,3 +107,87 @@ def rotate_keys_command():
     made = rotate_keys()
     db.session.commit()
     click.echo("New key ids: " + ", ".join(k.kid for k in made))
+
+
+# -- single logout: the back-channel delivery worker ---------------------------------------------
+
+
+@click.command("deliver-logouts")
+@with_appcontext
+@click.option("--loop", is_flag=True, help="Keep running: a worker polling for due deliveries.")
+@click.option("--interval", type=click.FloatRange(0.1, 3600), default=None,
+              help="Seconds between polls with --loop (default: LOGOUT_WORKER_INTERVAL).")
+def deliver_logouts_command(loop, interval):
+    """Deliver due back-channel logout tokens once (or, with --loop, until stopped)."""
+    import signal
+    import time
+
+    from flask import current_app
+
+    from .logout import deliver_due_logouts
+
+    interval = interval or current_app.config["LOGOUT_WORKER_INTERVAL"]
+    stopping = []
+    if loop:
+        def stop(signum, frame):
+            stopping.append(signum)
+
+        signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, stop)
+    while True:
+        counts = deliver_due_logouts()
+        db.session.remove()  # a fresh view of the database at each poll
+        if not loop or any(counts.values()):
+            click.echo("delivered {delivered}, to retry {retry}, failed {failed}, "
+                       "skipped {skipped}".format(**counts))
+        if not loop or stopping:
+            return
+        slept = 0.0
+        while slept < interval and not stopping:
+            time.sleep(min(0.2, interval - slept))
+            slept += 0.2
+        if stopping:
+            return
+
+
+@click.command("list-logout-deliveries")
+@with_appcontext
+@click.option("--status", type=click.Choice(["pending", "delivered", "failed"]), default=None)
+@click.option("--limit", type=click.IntRange(1, 10000), default=50, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the rows as JSON (for scripts).")
+def list_logout_deliveries_command(status, limit, as_json):
+    """Back-channel logout deliveries, newest first, and the count of each status."""
+    from datetime import UTC, datetime
+
+    from .storage import count_logout_deliveries, list_logout_deliveries
+
+    rows = list_logout_deliveries(status, limit)
+    if as_json:
+        click.echo(json.dumps([
+            {"id": d.id, "client_id": d.client_id, "uri": d.uri, "status": d.status,
+             "attempts": d.attempts, "created_at": d.created_at,
+             "next_attempt_at": d.next_attempt_at, "last_attempt_at": d.last_attempt_at,
+             "last_status_code": d.last_status_code, "last_error": d.last_error,
+             "delivered_at": d.delivered_at, "history": d.history}
+            for d in rows
+        ]))
+        return
+
+    def when(seconds):
+        if seconds is None:
+            return "-"
+        return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+    counts = count_logout_deliveries()
+    click.echo("  ".join(f"{name}: {counts.get(name, 0)}"
+                         for name in ("pending", "delivered", "failed")))
+    header = ("id", "client_id", "status", "attempts", "last", "next (UTC)", "uri")
+    table = [header] + [
+        (str(d.id), d.client_id, d.status, str(d.attempts),
+         str(d.last_status_code or d.last_error or "-")[:40], when(d.next_attempt_at), d.uri)
+        for d in rows
+    ]
+    widths = [max(len(row[i]) for row in table) for i in range(len(header) - 1)]
+    for row in table:
+        cells = [cell.ljust(width) for cell, width in zip(row[:-1], widths, strict=True)]
+        click.echo("  ".join([*cells, row[-1]]))

@@ -67,4 +67,10 @@ def create_provider_metadata() -> dict:
         "ui_locales_supported": list(config["LANGUAGES"]),
         "claims_locales_supported": list(config["LANGUAGES"]),
         "authorization_response_iss_parameter_supported": True,
+        # Single logout (logout.py): back-channel logout tokens carry ``sid``; front-channel
+        # logout URIs get ``iss`` and ``sid``.
+        "backchannel_logout_supported": True,
+        "backchannel_logout_session_supported": True,
+        "frontchannel_logout_supported": True,
+        "frontchannel_logout_session_supported": True,
     }

@@ -390,3 +390,55 @@ class Token(db.Model):
             return None
         code = db.session.get(AuthorizationCode, self.authorization_code_id)
         return code.claims if code is not None else None
+
+
+# -- single logout (OpenID Connect Back-Channel Logout 1.0, Front-Channel Logout 1.0) -----------
+
+
+class SessionParticipant(db.Model):
+    """A client that received tokens within an SSO session (``sid``): the clients to tell when
+    that session ends (Back-Channel Logout §2.7, Front-Channel Logout §3)."""
+
+    __tablename__ = "session_participants"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sid: Mapped[str] = mapped_column(String(64))
+    client_id: Mapped[str] = mapped_column(String(48))
+    citizen_id: Mapped[int] = mapped_column(ForeignKey("citizens.id", ondelete="CASCADE"))
+    created_at: Mapped[int] = mapped_column(Integer)
+
+    __table_args__ = (
+        Index("ix_session_participants_sid_client", "sid", "client_id", unique=True),
+    )
+
+
+class LogoutDelivery(db.Model):
+    """One back-channel logout to deliver to one client (Back-Channel Logout §2.5), retried with
+    exponential backoff until delivered or ``failed``.
+
+    ``claims`` holds the logout token's subject claims (``aud``, ``sub``, ``sid``); the token is
+    signed afresh at each attempt (new ``iat``, ``exp``, ``jti``), so it stays short-lived
+    however long the retries take. It names a person's session and nothing secret.
+    """
+
+    __tablename__ = "logout_deliveries"
+    __table_args__ = (Index("ix_logout_deliveries_status_next", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    client_id: Mapped[str] = mapped_column(String(48))
+    uri: Mapped[str] = mapped_column(Text)
+    sid: Mapped[str | None] = mapped_column(String(64))
+    claims: Mapped[dict] = mapped_column(JSON)
+    #: ``pending`` (waiting for an attempt), ``delivered`` or ``failed`` (attempts used up).
+    status: Mapped[str] = mapped_column(String(10), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[int] = mapped_column(Integer)
+    next_attempt_at: Mapped[int | None] = mapped_column(Integer)
+    last_attempt_at: Mapped[int | None] = mapped_column(Integer)
+    #: HTTP status of the last attempt, or None when it got no response.
+    last_status_code: Mapped[int | None] = mapped_column(Integer)
+    #: Why the last attempt failed (no response, or an unexpected status), else None.
+    last_error: Mapped[str | None] = mapped_column(String(300))
+    delivered_at: Mapped[int | None] = mapped_column(Integer)
+    #: Every attempt's outcome: ``[{"at", "status_code", "error"}]``.
+    history: Mapped[list] = mapped_column(JSON, default=list)

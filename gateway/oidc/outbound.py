@@ -73,14 +73,15 @@ def check_url(url: str) -> None:
             raise OutboundError(f"{parts.hostname} resolves to a non-public address")
 
 
-def _request(method: str, url: str, **kwargs) -> OutboundResponse:
+def _request(method: str, url: str, timeout: float | None = None, **kwargs) -> OutboundResponse:
     check_url(url)
     config = current_app.config
     limit = config.get("OUTBOUND_MAX_BYTES", 256 * 1024)
     try:
         with requests.request(
-            method, url, timeout=config.get("OUTBOUND_TIMEOUT", 5), allow_redirects=False,
-            stream=True, headers={"User-Agent": "vinhlong-eid-gateway"}, **kwargs,
+            method, url, timeout=timeout or config.get("OUTBOUND_TIMEOUT", 5),
+            allow_redirects=False, stream=True,
+            headers={"User-Agent": "vinhlong-eid-gateway"}, **kwargs,
         ) as response:
             body = b""
             for chunk in response.iter_content(16 * 1024):
@@ -98,5 +99,6 @@ def fetch(url: str) -> OutboundResponse:
     return _request("GET", url)
 
 
-def post_form(url: str, data: dict) -> OutboundResponse:
-    return _request("POST", url, data=data)
+def post_form(url: str, data: dict, timeout: float | None = None) -> OutboundResponse:
+    """POST ``data`` form-encoded; ``timeout`` (seconds) overrides ``OUTBOUND_TIMEOUT``."""
+    return _request("POST", url, timeout=timeout, data=data)

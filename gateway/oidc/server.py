@@ -26,7 +26,7 @@ from joserfc import jwt
 
 from ..accounts.activity import record_disclosure
 from ..clock import now
-from . import keys, storage
+from . import keys, logout, storage
 from .claims import create_user_info
 from .client_auth import PrivateKeyJWT
 from .client_credentials import ClientCredentialsGrant
@@ -104,6 +104,10 @@ class AuthorizationServer(_FlaskAuthorizationServer):
             parent=request.refresh_token,
             access_token_format=request.client.access_token_format,
         )
+        # Single logout: this client now takes part in the SSO session (logout.py).
+        logout.record_participant(code.sid if code is not None else None,
+                                  request.client.client_id,
+                                  request.user.id if request.user else None)
 
     def create_oauth2_request(self, request):
         # Resumed requests (after sign-in or consent) arrive already built from stored params.
@@ -214,7 +218,8 @@ class EndSessionEndpoint(_EndSessionEndpoint):
     def end_session(self, end_session_request):
         from ..accounts.browser import end_current_session
 
-        end_current_session()
+        # Front-Channel Logout §3: the view renders these in iframes before redirecting.
+        end_session_request.frontchannel_logout_uris = end_current_session()
 
 
 def _create_server() -> AuthorizationServer:

@@ -19,8 +19,10 @@ from .models import (
     AuthorizationCode,
     ClientAssertionJti,
     InitialAccessToken,
+    LogoutDelivery,
     OAuth2Client,
     PendingAuthorization,
+    SessionParticipant,
     Token,
     UserSession,
     digest,
@@ -607,3 +609,114 @@ def consume_qr_login(record) -> bool:
     either both are written or neither is."""
     return _set_qr_status(record, ("approved",), {"status": "consumed", "consumed_at": now()},
                           commit=False)
+
+
+# -- single logout: session participants and back-channel deliveries ----------------------------
+# Which clients received tokens in which SSO session, and the queue of logout tokens to deliver
+# (OpenID Connect Back-Channel Logout 1.0 §2.5, Front-Channel Logout 1.0 §3). ``logout.py`` owns
+# the rules; these functions only read and write rows.
+
+
+def record_session_participant(sid: str | None, client_id: str, citizen_id: int | None) -> None:
+    """Remember that ``client_id`` received tokens in session ``sid`` (once per pair)."""
+    if not sid or citizen_id is None:
+        return
+    exists = db.session.scalar(
+        select(SessionParticipant.id).where(SessionParticipant.sid == sid,
+                                            SessionParticipant.client_id == client_id)
+    )
+    if exists is not None:
+        return
+    db.session.add(SessionParticipant(sid=sid, client_id=client_id, citizen_id=citizen_id,
+                                      created_at=now()))
+    try:
+        db.session.commit()
+    except IntegrityError:  # a concurrent token request for the same pair won
+        db.session.rollback()
+
+
+def get_session_participants(sid: str) -> list[SessionParticipant]:
+    return list(db.session.scalars(
+        select(SessionParticipant).where(SessionParticipant.sid == sid)
+        .order_by(SessionParticipant.id)
+    ))
+
+
+def add_logout_delivery(*, client_id: str, uri: str, sid: str | None, claims: dict) -> None:
+    """Queue one back-channel logout, due now. Not committed: the caller commits the batch
+    together with the end of the session."""
+    current = now()
+    db.session.add(LogoutDelivery(client_id=client_id, uri=uri, sid=sid, claims=claims,
+                                  status="pending", attempts=0, created_at=current,
+                                  next_attempt_at=current, history=[]))
+
+
+def get_due_logout_deliveries(limit: int = 100, ids: list[int] | None = None):
+    """Pending deliveries whose next attempt is due, oldest first."""
+    query = (select(LogoutDelivery)
+             .where(LogoutDelivery.status == "pending", LogoutDelivery.next_attempt_at <= now())
+             .order_by(LogoutDelivery.next_attempt_at, LogoutDelivery.id).limit(limit))
+    if ids is not None:
+        query = query.where(LogoutDelivery.id.in_(ids))
+    return list(db.session.scalars(query))
+
+
+def get_logout_deliveries_for_session(sid: str) -> list[LogoutDelivery]:
+    return list(db.session.scalars(
+        select(LogoutDelivery).where(LogoutDelivery.sid == sid).order_by(LogoutDelivery.id)
+    ))
+
+
+def claim_logout_delivery(delivery: LogoutDelivery, lease: int) -> bool:
+    """Take a due delivery for one attempt (compare-and-set on ``next_attempt_at``), so the
+    inline attempt at logout and a worker, or two workers, never post the same one at once.
+    Holding it pushes ``next_attempt_at`` by ``lease`` seconds, in case the attempt dies."""
+    result = db.session.execute(
+        update(LogoutDelivery)
+        .where(LogoutDelivery.id == delivery.id, LogoutDelivery.status == "pending",
+               LogoutDelivery.next_attempt_at == delivery.next_attempt_at)
+        .values(next_attempt_at=now() + lease)
+    )
+    db.session.commit()
+    if result.rowcount != 1:
+        return False
+    db.session.refresh(delivery)
+    return True
+
+
+def record_logout_attempt(delivery: LogoutDelivery, *, status_code: int | None,
+                          error: str | None, delivered: bool,
+                          next_attempt_at: int | None) -> None:
+    """Record one attempt's outcome; ``next_attempt_at`` None (and not delivered) = failed."""
+    current = now()
+    delivery.attempts += 1
+    delivery.last_attempt_at = current
+    delivery.last_status_code = status_code
+    delivery.last_error = error[:300] if error else None
+    delivery.history = [*(delivery.history or []),
+                        {"at": current, "status_code": status_code, "error": error}]
+    if delivered:
+        delivery.status = "delivered"
+        delivery.delivered_at = current
+        delivery.next_attempt_at = None
+    elif next_attempt_at is None:
+        delivery.status = "failed"
+        delivery.next_attempt_at = None
+    else:
+        delivery.next_attempt_at = next_attempt_at
+    db.session.commit()
+
+
+def list_logout_deliveries(status: str | None = None, limit: int = 50) -> list[LogoutDelivery]:
+    """The newest deliveries first, optionally of one status."""
+    query = select(LogoutDelivery).order_by(LogoutDelivery.id.desc()).limit(limit)
+    if status:
+        query = query.where(LogoutDelivery.status == status)
+    return list(db.session.scalars(query))
+
+
+def count_logout_deliveries() -> dict[str, int]:
+    rows = db.session.execute(
+        select(LogoutDelivery.status, func.count(LogoutDelivery.id)).group_by(LogoutDelivery.status)
+    )
+    return {status: count for status, count in rows}

@@ -22,6 +22,7 @@ from ..accounts.browser import get_browser_id
 from ..errors import render_error_page
 from ..extensions import csrf
 from ..i18n import pick_locale
+from ..security import allow_frames
 from . import keys, storage
 from .authorization import handle_authorization_request
 from .discovery import create_provider_metadata
@@ -158,4 +159,13 @@ def end_session():
         except ValidationError:
             return render_error_page(400, "csrf", None)
     response = authorization.create_endpoint_response("end_session", end_session_request)
-    return response or render_template("accounts/logged_out.html")
+    frontchannel_logout_uris = getattr(end_session_request, "frontchannel_logout_uris", [])
+    if response is not None and not frontchannel_logout_uris:
+        return response
+    # Front-Channel Logout §3: the clients' logout URIs load in iframes on this page, which
+    # then continues to the validated post_logout_redirect_uri (if any).
+    allow_frames(frontchannel_logout_uris)
+    return render_template(
+        "accounts/logged_out.html", frontchannel_logout_uris=frontchannel_logout_uris,
+        continue_to=response.location if response is not None else None,
+    )

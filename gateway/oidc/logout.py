@@ -1,0 +1,170 @@
+"""Single logout: when an SSO session ends, every client that received tokens in it is told.
+
+- OpenID Connect Back-Channel Logout 1.0: a logout token (§2.4) per participating client with a
+  ``backchannel_logout_uri``, POSTed from the server (§2.5), queued as ``LogoutDelivery`` rows
+  and retried with exponential backoff until delivered or ``failed`` (§2.8: the OP should retry).
+- OpenID Connect Front-Channel Logout 1.0: the URLs (with ``iss`` and ``sid`` when the client
+  asked for them, §2) that the logged-out page loads in hidden iframes.
+
+Participants are recorded when a client receives tokens (``record_participant``). Views call
+``end_sso_session`` and nothing else: it ends the session, queues the logout tokens, tries the
+due ones once inline within a short time budget, and returns the front-channel URLs. The
+``deliver-logouts`` worker retries the rest.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+
+from authlib.common.urls import add_params_to_uri
+from flask import current_app
+from joserfc import jwt
+
+from ..clock import now
+from . import keys, outbound, storage
+from .claims import get_subject
+
+#: Back-Channel Logout §2.4: the one event a logout token carries.
+BACKCHANNEL_LOGOUT_EVENT = "http://schemas.openid.net/event/backchannel-logout"
+#: §2.4: the ``typ`` header that tells a logout token from an ID token.
+LOGOUT_TOKEN_TYPE = "logout+jwt"
+
+
+def record_participant(sid: str | None, client_id: str, citizen_id: int | None) -> None:
+    """Called when ``client_id`` receives tokens in SSO session ``sid``."""
+    storage.record_session_participant(sid, client_id, citizen_id)
+
+
+def end_sso_session(user_session, *, deliver_inline: bool = True) -> list[str]:
+    """End ``user_session`` (revoking its tokens) and log its clients out.
+
+    Queues one back-channel logout per participating client that registered a
+    ``backchannel_logout_uri``, then, when ``deliver_inline``, tries those deliveries once
+    within ``LOGOUT_DELIVERY_INLINE_BUDGET`` seconds (the worker retries what is left).
+    Returns the front-channel logout URLs for the logged-out page to load. Safe to call for a
+    session that has already ended (nothing is sent twice).
+    """
+    if user_session.ended_at is not None:
+        return []
+    frontchannel: list[str] = []
+    queued_sids = False
+    for participant in storage.get_session_participants(user_session.sid):
+        client = storage.get_client(participant.client_id)
+        if client is None:
+            continue
+        metadata = client.client_metadata
+        if metadata.get("backchannel_logout_uri"):
+            storage.add_logout_delivery(
+                client_id=client.client_id, uri=metadata["backchannel_logout_uri"],
+                sid=user_session.sid,
+                claims={"aud": client.client_id,
+                        "sub": get_subject(user_session.citizen, client),
+                        "sid": user_session.sid},
+            )
+            queued_sids = True
+        if metadata.get("frontchannel_logout_uri"):
+            frontchannel.append(create_frontchannel_logout_url(client, user_session.sid))
+    storage.end_user_session(user_session)  # commits the queued deliveries with the ending
+    if queued_sids and deliver_inline:
+        budget = current_app.config["LOGOUT_DELIVERY_INLINE_BUDGET"]
+        if budget > 0:
+            ids = [d.id for d in storage.get_logout_deliveries_for_session(user_session.sid)]
+            deliver_due_logouts(
+                ids=ids, timeout=current_app.config["LOGOUT_DELIVERY_INLINE_TIMEOUT"],
+                budget=budget,
+            )
+    return frontchannel
+
+
+def create_frontchannel_logout_url(client, sid: str) -> str:
+    """Front-Channel Logout §2: the client's ``frontchannel_logout_uri``, with ``iss`` and
+    ``sid`` when it registered ``frontchannel_logout_session_required``."""
+    metadata = client.client_metadata
+    uri = metadata["frontchannel_logout_uri"]
+    if metadata.get("frontchannel_logout_session_required"):
+        uri = add_params_to_uri(uri, [("iss", current_app.config["ISSUER"]), ("sid", sid)])
+    return uri
+
+
+def create_logout_token(claims: dict) -> str:
+    """Back-Channel Logout §2.4: a JWT signed with the key the client's ID tokens use, typed
+    ``logout+jwt``, with ``iss``, ``aud``, ``iat``, ``exp``, ``jti``, ``events``, ``sub`` and
+    ``sid``, and never a ``nonce`` (§2.4 forbids it, so it cannot pass for an ID token)."""
+    client = storage.get_client(claims["aud"])
+    alg = client.id_token_signed_response_alg if client is not None else "RS256"
+    key = keys.get_signing_key(alg)
+    issued = now()
+    payload = {
+        "iss": current_app.config["ISSUER"],
+        "aud": claims["aud"],
+        "iat": issued,
+        "exp": issued + current_app.config["LOGOUT_TOKEN_LIFETIME"],
+        "jti": secrets.token_urlsafe(24),
+        "events": {BACKCHANNEL_LOGOUT_EVENT: {}},
+    }
+    for name in ("sub", "sid"):
+        if claims.get(name):
+            payload[name] = claims[name]
+    header = {"alg": alg, "kid": key.kid, "typ": LOGOUT_TOKEN_TYPE}
+    return jwt.encode(header, payload, key, [alg])
+
+
+def get_retry_delay(attempts: int) -> int:
+    """Seconds before the next attempt after ``attempts`` failed ones: doubling from
+    ``LOGOUT_DELIVERY_BACKOFF``, at most ``LOGOUT_DELIVERY_BACKOFF_MAX``."""
+    config = current_app.config
+    return min(config["LOGOUT_DELIVERY_BACKOFF"] * 2 ** (attempts - 1),
+               config["LOGOUT_DELIVERY_BACKOFF_MAX"])
+
+
+def deliver(delivery, *, timeout: float | None = None) -> bool:
+    """One attempt (§2.5): POST ``logout_token`` form-encoded through the guarded outbound
+    client. 200 or 204 is delivered (§2.8); anything else, or no answer, is retried later or,
+    after ``LOGOUT_DELIVERY_MAX_ATTEMPTS``, ``failed``. Returns True when delivered."""
+    status_code = None
+    error = None
+    try:
+        response = outbound.post_form(
+            delivery.uri, {"logout_token": create_logout_token(delivery.claims)}, timeout=timeout
+        )
+        status_code = response.status
+        if status_code not in (200, 204):
+            error = f"HTTP {status_code}"
+    except outbound.OutboundError as exc:
+        error = str(exc)
+    delivered = error is None
+    attempts = delivery.attempts + 1
+    next_attempt_at = None
+    if not delivered and attempts < current_app.config["LOGOUT_DELIVERY_MAX_ATTEMPTS"]:
+        next_attempt_at = now() + get_retry_delay(attempts)
+    current_app.logger.info(
+        "back-channel logout %s to client %s: attempt %d, %s", delivery.id, delivery.client_id,
+        attempts, "delivered" if delivered else error,
+    )
+    storage.record_logout_attempt(delivery, status_code=status_code, error=error,
+                                  delivered=delivered, next_attempt_at=next_attempt_at)
+    return delivered
+
+
+def deliver_due_logouts(*, ids: list[int] | None = None, limit: int = 100,
+                        timeout: float | None = None, budget: float | None = None) -> dict:
+    """Attempt every due pending delivery once (or only those in ``ids``), oldest first,
+    stopping when ``budget`` seconds have passed. Returns counts by outcome."""
+    started = time.monotonic()
+    counts = {"delivered": 0, "retry": 0, "failed": 0, "skipped": 0}
+    lease = current_app.config["LOGOUT_DELIVERY_LEASE"]
+    for delivery in storage.get_due_logout_deliveries(limit, ids):
+        attempt_timeout = timeout
+        if budget is not None:
+            remaining = budget - (time.monotonic() - started)
+            if remaining < 0.1:
+                counts["skipped"] += 1  # left for the worker
+                continue
+            attempt_timeout = min(timeout or remaining, remaining)
+        if not storage.claim_logout_delivery(delivery, lease):
+            counts["skipped"] += 1  # another worker has it
+            continue
+        deliver(delivery, timeout=attempt_timeout)
+        counts[{"delivered": "delivered", "failed": "failed"}.get(delivery.status, "retry")] += 1
+    return counts
