@@ -326,20 +326,6 @@ def revoke_token(record: Token, kind: str) -> None:
     db.session.commit()
 
 
-def revoke_tokens_for(citizen_id: int, client_id: str) -> int:
-    """Revoke every token, offline ones included, a person granted a client: for withdrawing
-    consent (self-service). Ending a session does not do this (``revoke_session_tokens``).
-    Commits; returns how many were revoked."""
-    result = db.session.execute(
-        update(Token)
-        .where(Token.citizen_id == citizen_id, Token.client_id == client_id,
-               Token.revoked_at.is_(None))
-        .values(revoked_at=now())
-    )
-    db.session.commit()
-    return result.rowcount
-
-
 # -- SSO sessions --------------------------------------------------------------------------------
 
 

@@ -1,5 +1,6 @@
 """Refresh tokens: RFC 6749 §6, OIDC Core §11 (offline access) and §12 (refreshing), RFC 9700
-§4.14 (rotation, reuse detection), conformance module oidcc-refresh-token."""
+§4.14 (rotation, reuse detection: CONFORMANCE.md B10), conformance modules oidcc-refresh-token
+and oidcc-refresh-token-rp-key-rotation."""
 
 from __future__ import annotations
 
@@ -358,3 +359,52 @@ def test_refresh_token_concurrent_use_one_wins(offline_rp, client, monkeypatch):
     monkeypatch.setattr(storage, "rotate_refresh_token", lose_the_race)
     _error(refresh(offline_rp, tokens["refresh_token"]), 400, "invalid_grant")
     assert _userinfo_status(client, tokens["access_token"]) == 401
+
+
+def test_refresh_token_withdrawn_on_my_account_page(offline_rp, client):
+    """"Tài khoản của tôi": the agency is listed with offline access; withdrawing consent there
+    revokes its refresh tokens (``storage.revoke_tokens_for``)."""
+    from tests.conftest import _csrf
+
+    _, tokens = offline_rp.tokens(**OFFLINE)
+    page = client.get("/account/agencies?lang=en")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert 'data-scope="offline_access"' in html and "when you are not signed in" in html
+    response = client.post(f"/account/agencies/{offline_rp.reg['client_id']}/revoke",
+                           data={"csrf_token": _csrf(html)})
+    assert response.status_code == 303
+    _error(refresh(offline_rp, tokens["refresh_token"]), 400, "invalid_grant")
+
+
+def test_oidcc_refresh_token_rp_key_rotation_at_refresh(register_rp, client_site, monkeypatch):
+    """oidcc-refresh-token-rp-key-rotation: the RP publishes a new key with a new ``kid`` at its
+    ``jwks_uri``, waits, then authenticates the *refresh* request with it; the gateway fetches
+    ``jwks_uri`` again on the unknown ``kid`` and refreshes."""
+    from gateway.oidc import client_keys
+    from tests.oidc.conftest import make_client_key, public_jwks
+
+    class Time:  # the conformance suite waits 60 s before using the new key
+        offset = 0.0
+
+        @classmethod
+        def monotonic(cls):
+            return 1_000_000.0 + cls.offset
+
+    monkeypatch.setattr(client_keys, "time", Time)
+    old, new = make_client_key("rp-2026-01"), make_client_key("rp-2026-02")
+    client_site.documents["/jwks.json"] = public_jwks(old)
+    party = register_rp(key=old, jwks_uri=client_site.url("/jwks.json"),
+                        token_endpoint_auth_method="private_key_jwt",
+                        grant_types=["authorization_code", "refresh_token"])
+    _, tokens = party.tokens(**OFFLINE)
+
+    client_site.documents["/jwks.json"] = public_jwks(new)
+    Time.offset += 60
+    party.key = new
+    response = party.http.post("/token", data={
+        "grant_type": "refresh_token", "refresh_token": tokens["refresh_token"],
+        "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+        "client_assertion": party.client_assertion()})
+    assert response.status_code == 200, response.get_json()
+    assert client_site.fetches["/jwks.json"] == 2
