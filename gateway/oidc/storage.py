@@ -483,7 +483,21 @@ def exists_code_challenge(client_id: str | None, code_challenge: str) -> bool:
 
 # -- self-service ("Tài khoản của tôi") ----------------------------------------------------------
 # What the person's own account pages read and end: their live SSO sessions (withdrawing consent
-# revokes the client's tokens through ``revoke_tokens_for`` above).
+# revokes the client's tokens through ``revoke_tokens_for``).
+
+
+def revoke_tokens_for(citizen_id: int, client_id: str) -> int:
+    """Revoke every token ``client_id`` holds for ``citizen_id`` (consent withdrawn), offline
+    ones (refresh tokens) included; ending a session does not (``revoke_session_tokens``).
+    Commits; returns how many were revoked."""
+    result = db.session.execute(
+        update(Token)
+        .where(Token.citizen_id == citizen_id, Token.client_id == client_id,
+               Token.revoked_at.is_(None))
+        .values(revoked_at=now())
+    )
+    db.session.commit()
+    return result.rowcount
 
 
 def get_live_user_sessions(citizen_id: int) -> list[UserSession]:

@@ -146,8 +146,11 @@ def demo(tmp_path_factory) -> Demo:
 def browser():
     if not CHROMIUM.exists():
         pytest.skip(f"{CHROMIUM} is not installed (make chromium installs it)")
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
+    # ``expect`` assertions have their own timeout (5 s by default): on a loaded two-core CI
+    # machine the front-channel page alone may wait up to 5 s for its frames.
+    expect.set_options(timeout=BROWSER_TIMEOUT)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
