@@ -195,7 +195,8 @@ def test_step_up_to_level_2_with_totp_at_province_portal(demo, browser):
 
 
 def test_citizen_journey_signup_verify_totp_business_qr_act_for_business(demo, browser):
-    """Issue 4 "done when", in order, each step by the person (or the officer) in a browser."""
+    """Issue 4 "done when", in order, each step by the person (or the officer) in a browser,
+    ending with the level-2 service opened for her business after a TOTP step-up."""
     tax_code = NEW_TAX_CODE_BASE + mst.calc_check_digit(NEW_TAX_CODE_BASE)
     assert mst.is_valid(tax_code) and tax_code != SEEDED_TAX_CODE
     phone = _new_page(browser, phone=True)
@@ -275,6 +276,17 @@ def test_citizen_journey_signup_verify_totp_business_qr_act_for_business(demo, b
         expect(desktop.get_by_test_id("claim-personal-id")).to_have_text(
             NEW_PERSON["personal_id"])
         expect(desktop.get_by_test_id("claim-represents")).to_contain_text(NEW_BUSINESS_NAME)
+        expect(desktop.get_by_test_id("claim-represents")).to_contain_text(tax_code)
+
+        # 7. The level-2 service on the same computer: a QR sign-in counts as single sign-on
+        #    (level 1 at most), so the gateway asks for her authenticator code, then she acts
+        #    for her business again and the service opens at level 2.
+        desktop.get_by_test_id("service-level-2").click()
+        desktop.wait_for_url(f"{demo.gateway_url}/login/second-factor?**")
+        _enter_code(desktop, authenticator.code())
+        _act_for(desktop, f"{NEW_BUSINESS_NAME} ({tax_code})")
+        desktop.wait_for_url(f"{demo.province_url}{SERVICE_PATH}")
+        expect(desktop.get_by_test_id("service-acr")).to_have_text("Mức độ 2")
         expect(desktop.get_by_test_id("claim-represents")).to_contain_text(tax_code)
     finally:
         for page in (phone, officer, desktop):
