@@ -22,6 +22,7 @@ from clients.kit.i18n import STRINGS
 from clients.province import STRINGS as PROVINCE_STRINGS
 
 VI = {**STRINGS["vi"], **PROVINCE_STRINGS["vi"]}
+EN = {**STRINGS["en"], **PROVINCE_STRINGS["en"]}
 CLIENT_ID = "province-portal"
 SERVICE = "/services/judicial-record"
 
@@ -234,3 +235,17 @@ def test_home_links_the_level_2_service_and_says_what_it_needs(client):
     html = client.get("/").get_data(as_text=True)
     assert f'href="{SERVICE}"' in html
     assert VI["service_level2_needs"] in html
+
+
+def test_level_2_service_and_its_refusal_read_in_english(client, provider):
+    client.get("/lang/en")
+    assert EN["service_level2_needs"] in client.get("/").get_data(as_text=True)
+    params = start_sign_in(client, provider, acr="LoA2", next=SERVICE)
+    assert params["ui_locales"] == "en"
+    refused = client.get("/callback", query_string={
+        "error": "unmet_authentication_requirements", "state": params["state"]})
+    assert EN["error_unmet_acr"] in refused.get_data(as_text=True)
+    params = start_sign_in(client, provider, acr="LoA2", next=SERVICE)
+    finish_sign_in(client, provider, params)
+    html = client.get(SERVICE).get_data(as_text=True)
+    assert EN["service_level2"] in html and f'data-testid="service-acr">{EN["loa2"]}<' in html
