@@ -91,6 +91,23 @@ def schema_differences() -> list:
         return compare_metadata(context, db.metadata)
 
 
+def describe(difference) -> str:
+    """One line for one of Alembic's differences, e.g. ``add_column tokens.family_id``."""
+    if isinstance(difference, list):  # modify_* changes of one column come grouped
+        return "; ".join(describe(item) for item in difference)
+    operation, *args = difference
+    try:
+        if operation in ("add_table", "remove_table"):
+            return f"{operation} {args[0].name}"
+        if operation in ("add_column", "remove_column"):
+            return f"{operation} {args[1]}.{args[2].name}"
+        if operation.startswith("modify_"):
+            return f"{operation} {args[1]}.{args[2]}"
+        return f"{operation} {args[0].name} on {args[0].table.name}"  # indexes, constraints
+    except (AttributeError, IndexError, TypeError):
+        return operation
+
+
 def _has_release_schema(tables: set[str]) -> bool:
     if tables != set(RELEASE_SCHEMA):
         return False
@@ -126,9 +143,10 @@ def upgrade_database() -> str:
         command.upgrade(config, "head")
         return (f"schema of release 6ab3e3e stamped at revision {RELEASE_REVISION}, "
                 f"upgraded to {head}")
-    differences = "\n".join(f"  {difference}" for difference in schema_differences())
+    differences = "\n".join(f"  {describe(difference)}" for difference in schema_differences())
     raise SchemaError(
         "The database has tables but no alembic_version, and its schema is neither that of "
         "release 6ab3e3e nor the current one; nothing was changed. Differences from the "
-        f"current models:\n{differences}\nSee docs/operations.md, \"Database\"."
+        f"current models:\n{differences}\nSee docs/operations.md, \"Database\". (A development "
+        "or demo database can simply be deleted instead.)"
     )

@@ -216,6 +216,21 @@ def test_init_db_stamps_and_upgrades_release_create_all_database(empty_app, cloc
     assert "nothing to do" in init_db(empty_app)
 
 
+def test_init_db_stamps_and_upgrades_release_database_on_postgresql(pg_empty_app, clock):
+    """Revision 1 without alembic_version stands for create_all at 6ab3e3e on PostgreSQL."""
+    with pg_empty_app.app_context():
+        command.upgrade(alembic_config(), RELEASE_REVISION)
+        with db.engine.begin() as connection:
+            connection.execute(text("DROP TABLE alembic_version"))
+    rows = _insert_release_rows(pg_empty_app, clock)
+
+    assert f"stamped at revision {RELEASE_REVISION}" in init_db(pg_empty_app)
+    with pg_empty_app.app_context():
+        assert current_revision() == head_revision()
+        assert schema_differences() == []
+    _assert_rows_survive(pg_empty_app, *rows)
+
+
 def test_init_db_stamps_current_create_all_database_at_head(app):
     """A database create_all made from the current models (e.g. a demo instance): stamped."""
     output = init_db(app)
@@ -233,6 +248,7 @@ def test_init_db_refuses_unknown_unversioned_schema_unchanged(empty_app):
     result = empty_app.test_cli_runner().invoke(args=["init-db"])
     assert result.exit_code == 1
     assert "neither that of release 6ab3e3e nor the current one" in result.output
+    assert "  add_column tokens.access_token_format\n" in result.output
     assert columns(empty_app) == before
 
 
