@@ -108,7 +108,7 @@ def describe(difference) -> str:
         return operation
 
 
-def _has_release_schema(tables: set[str]) -> bool:
+def _check_release_schema(tables: set[str]) -> bool:
     if tables != set(RELEASE_SCHEMA):
         return False
     inspector = inspect(db.engine)
@@ -138,7 +138,7 @@ def upgrade_database() -> str:
     if not schema_differences():
         command.stamp(config, "head")
         return f"existing schema matches the models, stamped at revision {head}"
-    if _has_release_schema(tables):
+    if _check_release_schema(tables):
         command.stamp(config, RELEASE_REVISION)
         command.upgrade(config, "head")
         return (f"schema of release 6ab3e3e stamped at revision {RELEASE_REVISION}, "
