@@ -13,7 +13,10 @@ from flask import Flask
 
 from . import config as default_config
 
-__all__ = ["create_app"]
+__all__ = ["create_app", "MIGRATIONS_DIR"]
+
+#: The Alembic environment and revision scripts (``flask --app gateway db ...``).
+MIGRATIONS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "migrations")
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -37,7 +40,7 @@ def create_app(config: dict | None = None) -> Flask:
     from .accounts.self_service import bp as self_service_bp
     from .accounts.views import bp as accounts_bp
     from .clock import SystemClock
-    from .extensions import babel, csrf, db
+    from .extensions import babel, csrf, db, migrate
     from .i18n import select_locale
     from .identity.views import bp as identity_bp
     from .oidc import server
@@ -47,6 +50,9 @@ def create_app(config: dict | None = None) -> Flask:
     logging.getLogger("authlib").setLevel(max(logging.INFO, logging.getLogger().level))
 
     db.init_app(app)
+    # Versioned schema (Alembic): the scripts ship inside the package; SQLite alters tables
+    # by copying them (batch mode).
+    migrate.init_app(app, db, directory=MIGRATIONS_DIR, render_as_batch=True)
     babel.init_app(app, locale_selector=select_locale)
     csrf.init_app(app)
     app.extensions["gateway.clock"] = app.config.get("CLOCK") or SystemClock()

@@ -58,11 +58,14 @@ DEMO_NOTES = {
 @click.command("init-db")
 @with_appcontext
 def init_db_command():
-    """Create the tables and the signing keys (idempotent)."""
-    from . import models  # noqa: F401  (registers every model)
+    """Create or migrate the schema to the newest revision, and the signing keys (idempotent)."""
     from .oidc.keys import create_signing_keys
+    from .schema import SchemaError, upgrade_database
 
-    db.create_all()
+    try:
+        click.echo(f"Database: {upgrade_database()}.")
+    except SchemaError as exc:
+        raise click.ClickException(str(exc)) from exc
     made = create_signing_keys()
     db.session.commit()
     click.echo(f"Database ready; {len(made)} new signing key(s).")

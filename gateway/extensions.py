@@ -1,6 +1,7 @@
 """Flask extensions, created unbound and bound by ``create_app`` with ``init_app``."""
 
 from flask_babel import Babel
+from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
 from sqlalchemy import MetaData
@@ -17,5 +18,6 @@ metadata = MetaData(
 )
 
 db = SQLAlchemy(metadata=metadata)
+migrate = Migrate()
 babel = Babel()
 csrf = CSRFProtect()

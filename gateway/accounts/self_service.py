@@ -313,31 +313,28 @@ def end_all_sessions():
 @bp.get("/history")
 def history():
     """Sign-ins to the account, newest first."""
-    citizen = _signed_in()
-    if citizen is None:
-        return _to_login()
-    number = _page_number()
-    if number == 0:
-        return render_error_page(400)
-    page = activity.get_sign_in_events(citizen.id, number)
-    names = _client_names({event.client_id for event in page.items})
-    return render_template("accounts/account_history.html", page=page, client_names=names,
-                           describe_device=summarise_user_agent)
+    return _activity_page(activity.get_sign_in_events, "accounts/account_history.html",
+                          describe_device=summarise_user_agent)
 
 
 @bp.get("/sharing")
 def sharing():
     """Which agency received which of the person's data, and when, newest first."""
+    return _activity_page(activity.get_disclosures, "accounts/account_sharing.html",
+                          describe_claims=describe_claims)
+
+
+def _activity_page(get_page, template: str, **context):
+    """One page (``?page=N``) of the signed-in person's activity log, with agency names."""
     citizen = _signed_in()
     if citizen is None:
         return _to_login()
     number = _page_number()
     if number == 0:
         return render_error_page(400)
-    page = activity.get_disclosures(citizen.id, number)
-    names = _client_names({record.client_id for record in page.items})
-    return render_template("accounts/account_sharing.html", page=page, client_names=names,
-                           describe_claims=describe_claims)
+    page = get_page(citizen.id, number)
+    names = _client_names({entry.client_id for entry in page.items})
+    return render_template(template, page=page, client_names=names, **context)
 
 
 def _client_names(client_ids) -> dict[str, str]:

@@ -7,7 +7,9 @@ flow of OIDC Core 1.0 §3.1 with PKCE (RFC 7636, S256), the authorization respon
 parameter (RFC 9207 §2), client authentication at the token endpoint (RFC 6749 §2.3.1:
 ``client_secret_basic`` and ``client_secret_post``), ID token validation (OIDC Core §3.1.3.7:
 signature against ``jwks_uri``, ``iss``, ``aud``, ``exp``, ``nonce``, ``at_hash``) and UserInfo
-(OIDC Core §5.3). The browser part (sign-in and consent) is a ``requests`` session that follows
+(OIDC Core §5.3); then refresh and revocation (RFC 6749 §6, RFC 7009), and dynamic registration
+(RFC 7591) followed by RP-initiated logout whose back-channel logout token ``oic`` verifies.
+The browser part (sign-in and consent) is a ``requests`` session that follows
 the gateway's redirects by hand and stops at the ``redirect_uri``, which nothing serves.
 """
 
@@ -21,8 +23,11 @@ import secrets
 import socket
 import subprocess
 import sys
+import threading
 import time
+from contextlib import nullcontext
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urljoin, urlsplit
 
@@ -34,8 +39,11 @@ from oic.oic.message import (
     AccessTokenResponse,
     AuthorizationRequest,
     AuthorizationResponse,
+    BackChannelLogoutRequest,
+    EndSessionRequest,
     OpenIDSchema,
     ProviderConfigurationResponse,
+    RegistrationRequest,
     RegistrationResponse,
 )
 from oic.utils.authn.client import CLIENT_AUTHN_METHOD
@@ -69,6 +77,8 @@ class Gateway:
     instance: Path
     demo: dict
     registrations: dict[str, Registration]
+    #: The environment the gateway runs with, for its command line (``_flask``).
+    env: dict
 
     @property
     def citizen(self) -> dict:
@@ -154,7 +164,7 @@ def gateway(tmp_path_factory) -> Gateway:
             if time.monotonic() > deadline:
                 pytest.fail(f"the gateway did not answer within {START_TIMEOUT} s:\n{log_text}")
             time.sleep(0.2)
-        yield Gateway(issuer, instance, demo, registrations)
+        yield Gateway(issuer, instance, demo, registrations, env)
     finally:
         process.terminate()
         try:
@@ -170,13 +180,15 @@ def _csrf_token(page: str) -> str:
     return html.unescape(match.group(1))
 
 
-def act_as_browser(authorization_url: str, citizen: dict, redirect_uri: str) -> str:
+def act_as_browser(authorization_url: str, citizen: dict, redirect_uri: str,
+                   browser: requests.Session | None = None) -> str:
     """Sign ``citizen`` in and allow consent; return the redirect to ``redirect_uri``.
 
     Redirects are followed by hand so that the one to ``redirect_uri`` (which nothing serves) is
-    captured, and so that every hop is visible when one goes wrong.
+    captured, and so that every hop is visible when one goes wrong. Pass ``browser`` to keep its
+    cookies (the SSO session) for later requests.
     """
-    with requests.Session() as browser:
+    with nullcontext(browser) if browser else requests.Session() as browser:
         response = browser.get(authorization_url, allow_redirects=False, timeout=10)
         for _ in range(12):
             if response.is_redirect:
@@ -234,10 +246,12 @@ def run_code_flow(gateway: Gateway, registration: Registration):
 
 
 def run_code_flow_with_client(gateway: Gateway, registration: Registration, scope: str = SCOPE,
+                              rp: Client | None = None, browser: requests.Session | None = None,
                               **extra: str):
     """As ``run_code_flow``; returns ``(oic client, state, id_token, user_info)`` so that the
-    test can go on with the same grant (refresh, revoke)."""
-    rp = create_relying_party(gateway, registration)
+    test can go on with the same grant (refresh, revoke). ``rp``: an already registered
+    client; ``browser``: a session kept for later requests."""
+    rp = rp or create_relying_party(gateway, registration)
     state, nonce = secrets.token_urlsafe(16), secrets.token_urlsafe(16)
     pkce_args, code_verifier = rp.add_code_challenge()
     assert pkce_args["code_challenge_method"] == "S256"
@@ -258,7 +272,8 @@ def run_code_flow_with_client(gateway: Gateway, registration: Registration, scop
     assert authorization_request["code_challenge"] == pkce_args["code_challenge"]
 
     signed_in_after = int(time.time())
-    callback = act_as_browser(authorization_url, gateway.citizen, registration.redirect_uri)
+    callback = act_as_browser(authorization_url, gateway.citizen, registration.redirect_uri,
+                              browser)
 
     authorization_response = rp.parse_response(
         AuthorizationResponse, info=callback, sformat="urlencoded"
@@ -371,3 +386,117 @@ def test_oic_refresh_token_rotates_then_revocation_ends_it(gateway):
     userinfo = requests.get(rp.provider_info["userinfo_endpoint"], timeout=10,
                             headers={"Authorization": f"Bearer {refreshed['access_token']}"})
     assert userinfo.status_code == 401
+
+
+class _LogoutReceiver(BaseHTTPRequestHandler):
+    """The RP's ``backchannel_logout_uri``: keeps each POST body and answers 200."""
+
+    bodies: list[str] = []
+
+    def do_POST(self):  # noqa: N802 (http.server's name)
+        length = int(self.headers.get("Content-Length", "0"))
+        type(self).bodies.append(self.rfile.read(length).decode("utf-8"))
+        self.send_response(200)
+        self.send_header("Cache-Control", "no-store")
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def logout_receiver():
+    _LogoutReceiver.bodies = []
+    server = ThreadingHTTPServer((HOST, 0), _LogoutReceiver)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://{HOST}:{server.server_address[1]}/backchannel-logout", _LogoutReceiver
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_oic_registers_dynamically_then_rp_initiated_logout_with_backchannel_notice(
+    gateway, logout_receiver
+):
+    """oidcc-server and oidcc-backchannel-rp-initiated-logout with ``oic``: the RP registers
+    itself (RFC 7591 behind an initial access token; OIDC Registration §3), signs in, then logs
+    out at ``end_session_endpoint`` (RP-Initiated Logout §2-3: ``id_token_hint``,
+    ``post_logout_redirect_uri``, ``state``); the gateway redirects back with the same
+    ``state``, posts a logout token that ``oic`` verifies (Back-Channel Logout §2.4, §2.6:
+    signature against ``jwks_uri``, ``iss``, ``aud``, ``events``, ``sid``, no ``nonce``), and the
+    SSO session is gone (``prompt=none`` then gets ``login_required``)."""
+    backchannel_logout_uri, receiver = logout_receiver
+    token = json.loads(_flask(
+        gateway.env, "issue-registration-token", "--agency-name", "Sở Khoa học và Công nghệ",
+        "--level", "province", "--unit-code", "86", "--json",
+    ))["initial_access_token"]
+    rp_port = _free_port()
+    redirect_uri = f"http://{HOST}:{rp_port}/cb"
+    post_logout_redirect_uri = f"http://{HOST}:{rp_port}/signed-out"
+
+    rp = Client(client_authn_method=CLIENT_AUTHN_METHOD)
+    rp.provider_config(gateway.issuer)
+    rp.redirect_uris = [redirect_uri]
+    # Discovery says require_request_uri_registration, so oic registers a request_uri under
+    # its own base URL.
+    rp.base_url = f"http://{HOST}:{rp_port}/"
+    registration_request = rp.create_registration_request(
+        client_name="Interop RP (dynamic)", redirect_uris=[redirect_uri],
+        post_logout_redirect_uris=[post_logout_redirect_uri],
+        backchannel_logout_uri=backchannel_logout_uri,
+        backchannel_logout_session_required=True,
+        token_endpoint_auth_method="client_secret_basic", response_types=["code"],
+        grant_types=["authorization_code"], scope=SCOPE,
+    )
+    assert isinstance(registration_request, RegistrationRequest)
+    # oic's own ``register`` base64-encodes a non-JWT initial access token before sending it
+    # (a pyoidc quirk, not RFC 7591 §3); the request and the response handling are oic's.
+    response = requests.post(
+        rp.provider_info["registration_endpoint"], data=registration_request.to_json(),
+        headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"},
+        timeout=10,
+    )
+    assert response.status_code == 201, response.text
+    registered = rp.handle_registration_info(response)
+    assert isinstance(registered, RegistrationResponse), registered
+    assert registered["backchannel_logout_uri"] == backchannel_logout_uri
+    registration = Registration(registered["client_id"], registered["client_secret"],
+                                redirect_uri, "client_secret_basic", "RS256")
+
+    browser = requests.Session()
+    _, state, id_token, _ = run_code_flow_with_client(gateway, registration, rp=rp,
+                                                      browser=browser)
+    assert id_token["sid"]
+
+    logout_state = secrets.token_urlsafe(16)
+    end_session = rp.construct_EndSessionRequest(
+        state=state, request_args={"post_logout_redirect_uri": post_logout_redirect_uri,
+                                   "state": logout_state})
+    assert isinstance(end_session, EndSessionRequest)
+    logout_url = end_session.request(rp.provider_info["end_session_endpoint"])
+    response = browser.get(logout_url, allow_redirects=False, timeout=10)
+    assert response.status_code in (302, 303), response.text[:500]
+    location = response.headers["Location"]
+    assert location.split("?")[0] == post_logout_redirect_uri
+    assert parse_qs(urlsplit(location).query)["state"] == [logout_state]
+
+    deadline = time.monotonic() + 10
+    while not receiver.bodies and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert len(receiver.bodies) == 1, receiver.bodies
+    notice = BackChannelLogoutRequest().from_urlencoded(receiver.bodies[0])
+    notice.verify(keyjar=rp.keyjar, aud=registration.client_id, iss=gateway.issuer)
+    logout_token = notice["logout_token"]
+    assert logout_token["sid"] == id_token["sid"]
+    assert logout_token["sub"] == id_token["sub"]
+    assert "nonce" not in logout_token
+
+    silent, _, _, _ = rp.request_info(AuthorizationRequest, method="GET", request_args={
+        "response_type": "code", "scope": SCOPE, "state": secrets.token_urlsafe(16),
+        "nonce": secrets.token_urlsafe(16), "redirect_uri": redirect_uri, "prompt": "none",
+        **rp.add_code_challenge()[0]})
+    response = browser.get(silent, allow_redirects=False, timeout=10)
+    assert response.status_code in (302, 303)
+    assert parse_qs(urlsplit(response.headers["Location"]).query)["error"] == ["login_required"]
