@@ -71,6 +71,12 @@ class Authenticator:
         return self.totp.at(step * self.totp.interval)
 
 
+def _assert_fits_phone(page: Page) -> None:
+    """Nothing wider than the screen (a phone's, in the journey): no sideways scrolling."""
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= page.viewport_size["width"], (page.url, width)
+
+
 def _account(demo, personal_id: str) -> dict:
     return next(c for c in demo.citizens if c["personal_id"] == personal_id)
 
@@ -110,6 +116,7 @@ def _enrol_authenticator(page: Page, demo) -> Authenticator:
         page.goto(f"{demo.gateway_url}/account/security")
     page.locator("form:has(input[value=start]) button").click()
     expect(page.locator("img[src^='data:image/svg+xml']").first).to_be_visible()
+    _assert_fits_phone(page)  # the QR code and the secret, on whatever screen
     authenticator = Authenticator(page.locator("code.secret").inner_text().strip())
     page.fill(CODE_FIELD, authenticator.code())
     page.locator("form:has(input[value=confirm]) button").click()
@@ -206,6 +213,7 @@ def test_citizen_journey_signup_verify_totp_business_qr_act_for_business(demo, b
         # 1. Self-registration on the phone, from the sign-in page's "Đăng ký" link: level 1.
         phone.goto(f"{demo.gateway_url}/login")
         phone.get_by_role("link", name="Đăng ký").click()
+        _assert_fits_phone(phone)
         for name in ("personal_id", "family_name", "middle_name", "given_name", "birthdate"):
             phone.fill(f"input[name={name}]", NEW_PERSON[name])
         phone.select_option("select[name=gender]", NEW_PERSON["gender"])
@@ -239,9 +247,11 @@ def test_citizen_journey_signup_verify_totp_business_qr_act_for_business(demo, b
         phone.goto(f"{demo.gateway_url}/signup/done")
         expect(phone.get_by_test_id("level")).to_have_text("Mức độ 2")
         authenticator = _enrol_authenticator(phone, demo)
+        _assert_fits_phone(phone)  # the recovery codes
 
         # 4. She registers her business with a valid tax code.
         phone.goto(f"{demo.gateway_url}/business/new")
+        _assert_fits_phone(phone)
         phone.fill("input[name=tax_code]", tax_code)
         phone.fill("input[name=name]", NEW_BUSINESS_NAME)
         phone.select_option("select[name=ward_code]", NEW_PERSON["ward_code"])
@@ -259,6 +269,7 @@ def test_citizen_journey_signup_verify_totp_business_qr_act_for_business(demo, b
         phone.goto(qr_url)  # what scanning the code opens, in the phone's signed-in browser
         expect(phone.get_by_test_id("qr-client-name")).to_have_text(
             "Cổng Dịch vụ công tỉnh Vĩnh Long")
+        _assert_fits_phone(phone)
         phone.get_by_test_id("qr-approve").click()
         expect(phone.get_by_test_id("qr-message")).to_be_visible()
 
