@@ -48,6 +48,11 @@ STRINGS: dict[str, dict[str, str]] = {
         "error_invalid_response": "Phản hồi của hệ thống xác thực không hợp lệ. "
         "Vui lòng đăng nhập lại.",
         "error_provider": "Hệ thống xác thực từ chối yêu cầu đăng nhập.",
+        "error_unmet_acr": "Dịch vụ này cần tài khoản định danh điện tử mức độ 2: danh tính "
+        "đã được cán bộ Ủy ban nhân dân cấp xã xác thực trực tiếp và đăng nhập có ứng dụng "
+        "xác thực. Tài khoản của bạn chưa đạt mức này.",
+        "error_acr_too_low": "Lần đăng nhập này chưa đạt mức độ định danh mà dịch vụ yêu cầu, "
+        "nên chưa thể sử dụng dịch vụ.",
         "error_code": "Mã lỗi",
         "bad_request_title": "Yêu cầu không hợp lệ",
         "bad_request": "Không xác minh được yêu cầu. Vui lòng tải lại trang và thử lại.",
@@ -88,6 +93,11 @@ STRINGS: dict[str, dict[str, str]] = {
         "error_invalid_response": "The sign-in service sent a response that could not be "
         "verified. Please sign in again.",
         "error_provider": "The sign-in service refused the request.",
+        "error_unmet_acr": "This service needs a level 2 electronic identity: an identity "
+        "verified in person by a commune officer, and a sign-in with an authenticator app. "
+        "Your account has not reached that level.",
+        "error_acr_too_low": "This sign-in did not reach the assurance level the service "
+        "needs, so the service cannot be used.",
         "error_code": "Error code",
         "bad_request_title": "Invalid request",
         "bad_request": "The request could not be verified. Please reload the page and try again.",

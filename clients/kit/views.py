@@ -3,8 +3,9 @@
 Authlib's Flask client does the protocol: discovery, ``state``, ``nonce``, PKCE (RFC 7636,
 S256), the code exchange, ID-token validation (OIDC Core §3.1.3.7) and RP-initiated logout
 (OpenID Connect RP-Initiated Logout 1.0). These views add only what Authlib leaves to the
-application: the issuer check of RFC 9207, the ``sub`` check of OIDC Core §5.3.4, friendly error
-pages, and a CSRF token on the sign-out form.
+application: the issuer check of RFC 9207, the ``sub`` check of OIDC Core §5.3.4, the ``acr``
+check when a level was asked for (``assurance.py``), friendly error pages, and a CSRF token on the
+sign-out form.
 """
 
 from __future__ import annotations
@@ -31,8 +32,9 @@ from flask import (
     session,
     url_for,
 )
-from joserfc.errors import JoseError
+from joserfc.errors import ClaimError, JoseError
 
+from .assurance import check_acr_choice, get_id_token_claims_options
 from .i18n import LANGUAGES, describe_acr, get_locale
 from .settings import PortalSettings
 
@@ -113,19 +115,32 @@ def set_language(code: str):
 
 @bp.get("/login")
 def login():
+    """Start a sign-in. ``acr`` (optional, from ``ACR_LEVELS``) asks the gateway for at least
+    that level; ``next`` (a path of this portal) is where the person lands afterwards."""
+    acr = request.args.get("acr")
+    if not check_acr_choice(acr):
+        abort(400)
+    gateway = get_gateway()
+    redirect_uri = get_settings().redirect_uri
+    params = {"ui_locales": get_locale()}
+    if acr:
+        params["acr_values"] = acr
     try:
-        return get_gateway().authorize_redirect(
-            get_settings().redirect_uri, ui_locales=get_locale()
-        )
+        authorization = gateway.create_authorization_url(redirect_uri, **params)
     except requests.RequestException as exc:
         log.warning("gateway discovery failed: %s", type(exc).__name__)
         return _error_page("error_unreachable", 502)
+    # Authlib keeps nonce, PKCE verifier and redirect_uri with the state; the level asked for and
+    # the page to return to go there too, so the callback checks what *this* request asked.
+    gateway.save_authorize_data(redirect_uri=redirect_uri, acr_values=acr,
+                                next=_local_path(request.args.get("next")), **authorization)
+    return redirect(authorization["url"])
 
 
 @bp.get("/callback")
 def callback():
     try:
-        claims, id_token = _complete_sign_in()
+        claims, id_token, next_path = _complete_sign_in()
     except CallbackError as exc:
         log.info("sign-in not completed: %s", exc)
         return _error_page(exc.message_key, exc.status, exc.error)
@@ -137,23 +152,31 @@ def callback():
     session["claims"] = claims
     session["id_token"] = id_token
     session["signed_in_at"] = time.time()
-    return redirect(url_for(".home"))
+    return redirect(_local_path(next_path))
 
 
-def _complete_sign_in() -> tuple[dict, str]:
+def _complete_sign_in() -> tuple[dict, str, str | None]:
     gateway = get_gateway()
     error = request.args.get("error")
     if error:
         # The provider's answer (RFC 6749 §4.1.2.1), e.g. the person refused consent.
         gateway.framework.clear_state_data(session, request.args.get("state"))
+        if error == "unmet_authentication_requirements":
+            # OIDC Core §3.1.2.6: the person cannot reach the level this page asked for.
+            raise CallbackError("error_unmet_acr", 403, error)
         key = "error_access_denied" if error == "access_denied" else "error_provider"
         raise CallbackError(key, 400, error)
-    if not gateway.framework.get_state_data(session, request.args.get("state")):
+    state_data = gateway.framework.get_state_data(session, request.args.get("state"))
+    if not state_data:
         # Unknown or already used state: a replayed, forged or stale response (RFC 6749 §10.12).
         raise CallbackError("error_expired", 400, "mismatching_state")
+    required_acr = state_data.get("acr_values")
     try:
-        validate_issuer_parameter(gateway.load_server_metadata())
-        token = gateway.authorize_access_token()
+        metadata = gateway.load_server_metadata()
+        validate_issuer_parameter(metadata)
+        token = gateway.authorize_access_token(
+            claims_options=get_id_token_claims_options(metadata.get("issuer"), required_acr)
+        )
         if "userinfo" not in token:
             raise CallbackError("error_invalid_response", 502, "missing_id_token")
         userinfo = gateway.userinfo(token=token)
@@ -163,6 +186,11 @@ def _complete_sign_in() -> tuple[dict, str]:
         if exc.error == "mismatching_state":
             raise CallbackError("error_expired", 400, exc.error) from exc
         raise CallbackError("error_provider", 400, exc.error) from exc
+    except ClaimError as exc:
+        if exc.claim == "acr":
+            # Signed and valid, but below the level asked for: not enough for this page.
+            raise CallbackError("error_acr_too_low", 403, "acr_too_low") from exc
+        raise CallbackError("error_invalid_response", 502, type(exc).__name__) from exc
     except (JoseError, AuthlibBaseError) as exc:
         raise CallbackError("error_invalid_response", 502, type(exc).__name__) from exc
     except requests.RequestException as exc:
@@ -173,8 +201,11 @@ def _complete_sign_in() -> tuple[dict, str]:
         # OIDC Core §5.3.4: a UserInfo response about someone else must not be used.
         raise CallbackError("error_invalid_response", 502, "userinfo_sub_mismatch")
     merged = {**id_token_claims, **userinfo}
+    # How and when the person signed in is the ID token's to say (checked above), not UserInfo's.
+    merged.update({key: id_token_claims[key] for key in ("sid", "acr", "auth_time")
+                   if key in id_token_claims})
     claims = {key: merged[key] for key in KEPT_CLAIMS if key in merged}
-    return claims, token["id_token"]
+    return claims, token["id_token"], state_data.get("next")
 
 
 def validate_issuer_parameter(metadata: dict) -> None:

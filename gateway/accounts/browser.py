@@ -20,6 +20,24 @@ def get_browser_id() -> str:
     return browser_id
 
 
+#: Flask-session key: the SSO session (``sid``, ``auth_time``) whose second factor was entered
+#: in this browser.
+_SECOND_FACTOR_HERE = "second_factor_here"
+
+
+def mark_second_factor_here(user_session) -> None:
+    """Remember that a second factor was just entered in *this* browser for this session as it
+    now stands. ``amr`` alone cannot say so: a QR sign-in carries the phone's methods (RFC 8176
+    ``mca``), and a code typed on the phone is not one typed here."""
+    session[_SECOND_FACTOR_HERE] = [user_session.sid, user_session.auth_time]
+
+
+def check_second_factor_here(user_session) -> bool:
+    """Whether this browser entered a second factor since ``user_session`` last authenticated
+    (any later sign-in or step-up moves ``auth_time`` and needs a new code)."""
+    return session.get(_SECOND_FACTOR_HERE) == [user_session.sid, user_session.auth_time]
+
+
 def current_user_session():
     """The live SSO session of this browser, or None (looked up once per request)."""
     if "user_session" not in g:

@@ -18,7 +18,13 @@ from ..security import allow_client_logo, allow_frames
 from . import activity, qr_login, self_service, totp
 from .assurance import get_session_acr
 from .authentication import TooManyAttempts, authenticate, check_second_factor
-from .browser import current_user_session, end_current_session, get_browser_id, start_user_session
+from .browser import (
+    current_user_session,
+    end_current_session,
+    get_browser_id,
+    mark_second_factor_here,
+    start_user_session,
+)
 from .consent import grant_consent
 from .forms import ConsentForm, LoginForm, LogoutForm, SecondFactorForm
 
@@ -142,6 +148,7 @@ def second_factor():
                 )
             else:
                 storage.raise_user_session(user_session, acr=get_session_acr(citizen, amr), amr=amr)
+            mark_second_factor_here(user_session)
             return _finish_sign_in(user_session, pending)
         if status == 200:
             status = 401

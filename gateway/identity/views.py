@@ -14,7 +14,12 @@ from flask_babel import gettext as _
 from werkzeug.datastructures import MultiDict
 
 from ..accounts import totp
-from ..accounts.browser import current_user_session, get_browser_id, start_user_session
+from ..accounts.browser import (
+    check_second_factor_here,
+    current_user_session,
+    get_browser_id,
+    start_user_session,
+)
 from ..errors import render_error_page
 from ..extensions import db
 from ..oidc import storage
@@ -150,7 +155,9 @@ def welcome():
 
 
 def officer_required(view):
-    """Staff pages: a staff role, an authenticator app, and a session that used it."""
+    """Staff pages: a staff role, an authenticator app, and a code entered in this browser for
+    this session (a QR sign-in confirmed with the phone's code does not count: the phone's
+    session is only reused, as single sign-on is, and QR codes can be phished)."""
 
     @wraps(view)
     def wrapped(*args, **kwargs):
@@ -162,7 +169,7 @@ def officer_required(view):
             return render_error_page(403)
         if not totp.has_second_factor(citizen.id):
             return redirect(url_for("self_service.security", required="officer"), code=303)
-        if "otp" not in (user_session.amr or []):
+        if not check_second_factor_here(user_session):
             return redirect(url_for("accounts.second_factor"), code=303)
         g.officer = citizen
         return view(*args, **kwargs)

@@ -480,3 +480,34 @@ def test_desktop_status_message_follows_the_language(rp, phone):
     body = desktop.status().get_json()
     assert body == {"status": "pending", "message": "Waiting for confirmation on your phone…",
                     "expires_in": 90}
+
+
+def test_desktop_signed_in_by_qr_enters_its_own_code_before_officer_pages(app, rp, clock):
+    """A QR confirmation reuses the phone's session, capped like single sign-on (module
+    docstring of ``qr_login``): the phone's second factor does not open the staff pages on the
+    computer. Otherwise whoever gets an officer to approve a QR code (cross-device phishing)
+    could raise people to level 2 without a code. A code entered on the computer opens them."""
+    from gateway.identity.models import Citizen
+    from gateway.identity.staff import grant_role
+
+    with app.app_context():
+        grant_role(db.session.get(Citizen, rp.citizen["id"]), "commune_officer", "29557")
+        db.session.commit()
+    phone = app.test_client()
+    sign_in_phone(phone, rp.citizen)
+    secret, _ = enrol_totp(phone, clock)
+    _step_up_phone(phone, secret, clock)
+    assert phone.get("/officer").status_code == 200  # the phone itself used its code
+    desktop = Desktop(rp)
+    decide(phone, desktop)
+    assert desktop.complete().status_code == 303
+
+    response = rp.http.get("/officer")
+    assert response.status_code == 303
+    assert urlsplit(response.headers["Location"]).path == "/login/second-factor"
+    page = rp.http.get("/login/second-factor")
+    clock.advance(30)
+    entered = rp.http.post("/login/second-factor", data={
+        "csrf_token": _csrf(_html(page)), "code": pyotp.TOTP(secret).at(clock.now())})
+    assert entered.status_code == 303
+    assert rp.http.get("/officer").status_code == 200
