@@ -7,56 +7,25 @@ portal fetches the keys as it does in the demo.
 
 from __future__ import annotations
 
-import json
 import secrets
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from joserfc import jwt
 from joserfc.jwk import RSAKey
 
 from clients.kit import create_portal_app, load_settings
+from tests.clients.stand_in import StandInProvider
 
 EVENT = "http://schemas.openid.net/event/backchannel-logout"
 CLIENT_ID = "test-portal"
 
 
-class FakeGateway:
+class FakeGateway(StandInProvider):
     """Discovery and JWKS of a provider whose signing key the test holds."""
 
     def __init__(self):
-        self.key = RSAKey.generate_key(2048, {"kid": "gw-1", "use": "sig"}, private=True)
-        self.jwks_fetches = 0
-        gateway = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self):  # noqa: N802 (http.server API)
-                if self.path == "/.well-known/openid-configuration":
-                    body = {"issuer": gateway.issuer, "jwks_uri": gateway.issuer + "/jwks",
-                            "authorization_endpoint": gateway.issuer + "/authorize",
-                            "token_endpoint": gateway.issuer + "/token"}
-                elif self.path == "/jwks":
-                    gateway.jwks_fetches += 1
-                    body = {"keys": [gateway.key.as_dict(private=False)]}
-                else:
-                    self.send_response(404)
-                    self.end_headers()
-                    return
-                data = json.dumps(body).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.issuer = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        super().__init__(kid="gw-1")
 
     def logout_token(self, key=None, header=None, **overrides) -> str:
         key = key or self.key
@@ -72,11 +41,8 @@ class FakeGateway:
 
 @pytest.fixture(scope="module")
 def gateway():
-    site = FakeGateway()
-    site.thread.start()
-    yield site
-    site.server.shutdown()
-    site.server.server_close()
+    with FakeGateway() as site:
+        yield site
 
 
 @pytest.fixture

@@ -8,18 +8,15 @@ token's ``acr`` the test chooses, so the portal's own check is what is tested.
 
 from __future__ import annotations
 
-import json
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from joserfc import jwt
-from joserfc.jwk import RSAKey
 
 from clients.kit.i18n import STRINGS
 from clients.province import STRINGS as PROVINCE_STRINGS
+from tests.clients.stand_in import StandInProvider
 
 VI = {**STRINGS["vi"], **PROVINCE_STRINGS["vi"]}
 EN = {**STRINGS["en"], **PROVINCE_STRINGS["en"]}
@@ -27,58 +24,21 @@ CLIENT_ID = "province-portal"
 SERVICE = "/services/judicial-record"
 
 
-class FakeProvider:
+class FakeProvider(StandInProvider):
     """An OpenID provider whose next ID token carries the ``acr`` the test sets (``None``: no
     ``acr`` claim at all)."""
 
     def __init__(self):
-        self.key = RSAKey.generate_key(2048, {"kid": "op-1", "use": "sig"}, private=True)
+        super().__init__(kid="op-1")
         self.acr: str | None = "LoA2"
         self.nonce: str | None = None
-        provider = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self):  # noqa: N802 (http.server API)
-                issuer = provider.issuer
-                if self.path == "/.well-known/openid-configuration":
-                    self._json({"issuer": issuer, "jwks_uri": issuer + "/jwks",
-                                "authorization_endpoint": issuer + "/authorize",
-                                "token_endpoint": issuer + "/token",
-                                "userinfo_endpoint": issuer + "/userinfo",
-                                "id_token_signing_alg_values_supported": ["RS256"],
-                                "acr_values_supported": ["LoA1", "LoA2"]})
-                elif self.path == "/jwks":
-                    self._json({"keys": [provider.key.as_dict(private=False)]})
-                elif self.path == "/userinfo":
-                    self._json({"sub": "pairwise-sub-1", "name": "Võ Thành Phát",
-                                "personal_id": "086088004321"})
-                else:
-                    self.send_response(404)
-                    self.end_headers()
+    def token_response(self) -> dict:
+        return {"access_token": "at-1", "token_type": "Bearer", "expires_in": 300,
+                "id_token": self.id_token()}
 
-            def do_POST(self):  # noqa: N802
-                self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                if self.path != "/token":
-                    self.send_response(404)
-                    self.end_headers()
-                    return
-                self._json({"access_token": "at-1", "token_type": "Bearer", "expires_in": 300,
-                            "id_token": provider.id_token()})
-
-            def _json(self, body):
-                data = json.dumps(body).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.issuer = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+    def user_info(self) -> dict:
+        return {"sub": "pairwise-sub-1", "name": "Võ Thành Phát", "personal_id": "086088004321"}
 
     def id_token(self) -> str:
         now = int(time.time())
@@ -91,11 +51,8 @@ class FakeProvider:
 
 @pytest.fixture(scope="module")
 def provider():
-    site = FakeProvider()
-    site.thread.start()
-    yield site
-    site.server.shutdown()
-    site.server.server_close()
+    with FakeProvider() as site:
+        yield site
 
 
 @pytest.fixture
