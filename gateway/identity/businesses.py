@@ -20,6 +20,9 @@ from .services import get_citizen_by_personal_id, local_today
 from .tax_code import InvalidTaxCode, validate_tax_code
 from .units import InvalidUnit, validate_unit
 
+#: Roles a legal representative (both) or head (``authorised`` only) gives on the business page.
+GRANTABLE_ROLES = ("authorised", "head")
+
 
 class BusinessError(ValueError):
     """A refused change; ``message`` is shown to the person, ``status`` is the HTTP status."""
@@ -114,15 +117,22 @@ def list_representations(business: Business) -> list[Representation]:
 
 
 def grant_authorisation(manager: Citizen, business: Business, *, personal_id: str,
-                        valid_until: date | None) -> Representation:
-    """``manager`` (legal representative or head) authorises a person until ``valid_until``."""
-    if get_managed_representation(manager, business) is None:
+                        valid_until: date | None, role: str = "authorised") -> Representation:
+    """``manager`` (legal representative or head) authorises a person until ``valid_until``;
+    only the legal representative appoints the head (``role="head"``; the end date optional)."""
+    managed = get_managed_representation(manager, business)
+    if managed is None:
         raise BusinessError(_l("Only the legal representative or the head of this business can "
                                "authorise people."), 403)
+    if role not in GRANTABLE_ROLES:
+        raise BusinessError(_l("This role cannot be given here."))
+    if role == "head" and managed.role != "legal_representative":
+        raise BusinessError(_l("Only the legal representative can appoint or remove the head."),
+                            403)
     person = get_citizen_by_personal_id((personal_id or "").strip())
     if person is None:
         raise BusinessError(_l("No electronic identity has this personal ID number."), 404)
-    if valid_until is None or valid_until < local_today():
+    if (valid_until is None and role != "head") or (valid_until and valid_until < local_today()):
         raise BusinessError(_l("Choose an end date for the authorisation, today or later."))
     if person.assurance_level < 2:
         raise BusinessError(_l("This person's electronic identity is level 1: they must be "
@@ -132,7 +142,7 @@ def grant_authorisation(manager: Citizen, business: Business, *, personal_id: st
         if existing.business_id == business.id:
             raise BusinessError(_l("This person can already act for this business."), 409)
     representation = Representation(
-        citizen_id=person.id, business_id=business.id, role="authorised",
+        citizen_id=person.id, business_id=business.id, role=role,
         valid_from=local_today(), valid_until=valid_until, granted_by_id=manager.id,
         granted_at=now())
     db.session.add(representation)
@@ -140,8 +150,10 @@ def grant_authorisation(manager: Citizen, business: Business, *, personal_id: st
 
 
 def revoke_authorisation(manager: Citizen, business: Business, representation_id) -> None:
-    """End an authorised person's role now (a legal representative is changed elsewhere)."""
-    if get_managed_representation(manager, business) is None:
+    """End an authorised person's or the head's role now (only the legal representative removes
+    the head; a legal representative is changed elsewhere)."""
+    managed = get_managed_representation(manager, business)
+    if managed is None:
         raise BusinessError(_l("Only the legal representative or the head of this business can "
                                "revoke authorisations."), 403)
     try:
@@ -149,8 +161,12 @@ def revoke_authorisation(manager: Citizen, business: Business, representation_id
     except (TypeError, ValueError):
         representation = None
     if (representation is None or representation.business_id != business.id
-            or representation.role != "authorised" or representation.revoked_at is not None):
+            or representation.role not in GRANTABLE_ROLES
+            or representation.revoked_at is not None):
         raise BusinessError(_l("There is no such authorisation to revoke."), 404)
+    if representation.role == "head" and managed.role != "legal_representative":
+        raise BusinessError(_l("Only the legal representative can appoint or remove the head."),
+                            403)
     representation.revoked_at = now()
     representation.revoked_by_id = manager.id
 

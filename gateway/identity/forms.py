@@ -15,6 +15,7 @@ from wtforms.validators import (
     Length,
     Optional,
     Regexp,
+    StopValidation,
     ValidationError,
 )
 
@@ -169,10 +170,28 @@ class BusinessForm(FlaskForm):
         self.ward_code.choices = commune_choices("—")
 
 
+class _EndDateUnlessHead:
+    """An authorised person's role needs an end date; the head's may be open-ended."""
+
+    field_flags = {"required": True}
+
+    def __call__(self, form, field):
+        if (field.raw_data or [""])[0].strip():
+            return
+        if form.role.data == "head":
+            field.errors[:] = []
+            raise StopValidation()
+        raise StopValidation(_l("Choose an end date."))
+
+
 class AuthoriseForm(FlaskForm):
     personal_id = _personal_id_field(_l("Personal ID number of the person to authorise"))
-    valid_until = DateField(_l("Authorised until"),
-                            validators=[InputRequired(_l("Choose an end date."))])
+    role = SelectField(_l("Role"), default="authorised", choices=[
+        SelectChoice("authorised", _l("Authorised person")),
+        SelectChoice("head", _l("Head of the organisation (appointed by the legal "
+                                "representative; no end date needed)")),
+    ], validators=[DataRequired()])
+    valid_until = DateField(_l("Authorised until"), validators=[_EndDateUnlessHead()])
 
 
 class RevokeForm(FlaskForm):

@@ -309,7 +309,7 @@ def business_authorise(tax_code):
         return _business_page(business, mine, form, None, 400)
     try:
         grant_authorisation(g.citizen, business, personal_id=form.personal_id.data,
-                            valid_until=form.valid_until.data)
+                            valid_until=form.valid_until.data, role=form.role.data)
         db.session.commit()
     except BusinessError as exc:
         db.session.rollback()

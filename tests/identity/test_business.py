@@ -197,3 +197,63 @@ def test_business_authorisation_expires_after_valid_until(app, client, people, c
     people.sign_in(helper)
     assert client.get(f"/business/{TAX_CODE}").status_code == 403
     assert "chưa đại diện cho doanh nghiệp nào" in client.get("/business").get_data(as_text=True)
+
+
+def _appoint_head(client, personal_id, until=""):
+    return form_post(client, f"/business/{TAX_CODE}", f"/business/{TAX_CODE}/authorise",
+                     personal_id=personal_id, valid_until=until, role="head")
+
+
+def test_business_legal_representative_appoints_head_who_manages_without_end_date(
+    app, client, people
+):
+    """DOMAIN.md §2: the head (người đứng đầu) acts for the business and, like the legal
+    representative, authorises people; appointed by the legal representative, open-ended."""
+    owner = people.citizen(level=2)
+    head = people.citizen(level=2)
+    third = people.citizen(level=2)
+    people.sign_in(owner)
+    _register(client)
+    response = _appoint_head(client, head["personal_id"])
+    assert response.status_code == 303, response.get_data(as_text=True)[:800]
+    assert _representations(app)[1] == (head["id"], "head", None, False)
+    people.sign_in(head)
+    page = client.get(f"/business/{TAX_CODE}").get_data(as_text=True)
+    assert "Người đứng đầu" in page and "Ủy quyền cho một người" in page
+    assert _authorise(client, third["personal_id"]).status_code == 303
+    assert _representations(app)[2][:2] == (third["id"], "authorised")
+
+
+def test_business_only_legal_representative_appoints_or_removes_the_head(app, client, people):
+    owner = people.citizen(level=2)
+    head = people.citizen(level=2)
+    other = people.citizen(level=2)
+    people.sign_in(owner)
+    _register(client)
+    _appoint_head(client, head["personal_id"])
+    people.sign_in(head)
+    response = _appoint_head(client, other["personal_id"])
+    assert response.status_code == 403
+    assert "Chỉ người đại diện theo pháp luật" in response.get_data(as_text=True)
+    with app.app_context():
+        head_id = db.session.scalar(select(Representation.id).where(Representation.role == "head"))
+    response = form_post(client, f"/business/{TAX_CODE}", f"/business/{TAX_CODE}/revoke",
+                         representation_id=str(head_id))
+    assert response.status_code == 403
+    assert len(_representations(app)) == 2 and _representations(app)[1][3] is False
+    people.sign_in(owner)
+    response = form_post(client, f"/business/{TAX_CODE}", f"/business/{TAX_CODE}/revoke",
+                         representation_id=str(head_id))
+    assert response.status_code == 303
+    assert _representations(app)[1][3] is True
+
+
+def test_business_unknown_role_refused(app, client, people):
+    owner = people.citizen(level=2)
+    people.sign_in(owner)
+    _register(client)
+    response = form_post(client, f"/business/{TAX_CODE}", f"/business/{TAX_CODE}/authorise",
+                         personal_id=people.citizen(level=2)["personal_id"],
+                         valid_until="2027-12-31", role="legal_representative")
+    assert response.status_code == 400
+    assert len(_representations(app)) == 1
