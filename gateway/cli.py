@@ -189,6 +189,9 @@ def prune_records_command(dry_run, as_json):
 
     Never touches citizens, businesses, representations, verifications, roles, consents,
     clients, signing keys or initial access tokens (docs/operations.md, "Routine")."""
+    days = current_app.config.get("RECORD_RETENTION_DAYS")
+    if isinstance(days, bool) or not isinstance(days, int) or days < 1:
+        raise click.ClickException("RECORD_RETENTION_DAYS must be whole days, 1 or more.")
     counts = {}
     try:
         for kind, step in _prune_steps():

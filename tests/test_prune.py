@@ -310,3 +310,15 @@ def test_prune_records_never_deletes_people_clients_or_keys(app, runner, factory
     clock.advance(10 * 365 * DAY)
     _prune(runner)
     assert counts() == before
+
+
+@pytest.mark.parametrize("days", [0, -1, "180", 1.5])
+def test_prune_records_bad_retention_refused_nothing_deleted(days, app, runner, factory, clock):
+    citizen = factory.citizen()
+    old, _fresh = CASES["user_sessions"](clock.now(), citizen["id"])
+    stored = _store(app, old)
+    app.config["RECORD_RETENTION_DAYS"] = days
+    result = runner.invoke(args=["prune-records"])
+    assert result.exit_code == 1
+    assert "RECORD_RETENTION_DAYS must be whole days" in result.output
+    assert all(_exists(app, *row) for row in stored)
