@@ -159,9 +159,63 @@ def _seed_demo_business_and_roles() -> None:
     db.session.commit()
 
 
+def _prune_steps():
+    """``(kind, function)`` in the order they must run: tokens before the codes they came from,
+    session participants before their sessions."""
+    from .accounts import activity, authentication
+    from .oidc import storage
+
+    return [
+        ("pending_authorizations", storage.delete_expired_pending_authorizations),
+        ("qr_logins", storage.delete_expired_qr_logins),
+        ("client_assertion_jtis", storage.delete_expired_client_assertion_jtis),
+        ("login_failures", authentication.delete_old_login_failures),
+        ("tokens", storage.delete_dead_tokens),
+        ("authorization_codes", storage.delete_old_authorization_codes),
+        ("session_participants", storage.delete_old_session_participants),
+        ("user_sessions", storage.delete_old_user_sessions),
+        ("logout_deliveries", storage.delete_old_logout_deliveries),
+        ("sign_in_events", activity.delete_old_sign_in_events),
+        ("disclosure_records", activity.delete_old_disclosure_records),
+    ]
+
+
+@click.command("prune-records")
+@with_appcontext
+@click.option("--dry-run", is_flag=True, help="Count what would be deleted; delete nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Print the counts as JSON.")
+def prune_records_command(dry_run, as_json):
+    """Delete expired protocol records and old logs nobody needs any more (run daily).
+
+    Never touches citizens, businesses, representations, verifications, roles, consents,
+    clients, signing keys or initial access tokens (docs/operations.md, "Routine")."""
+    days = current_app.config.get("RECORD_RETENTION_DAYS")
+    if isinstance(days, bool) or not isinstance(days, int) or days < 1:
+        raise click.ClickException("RECORD_RETENTION_DAYS must be whole days, 1 or more.")
+    counts = {}
+    try:
+        for kind, step in _prune_steps():
+            counts[kind] = step()
+    except BaseException:
+        db.session.rollback()
+        raise
+    if dry_run:
+        # The same deletions in the same order (so the counts are exact), undone.
+        db.session.rollback()
+    else:
+        db.session.commit()
+    if as_json:
+        click.echo(json.dumps({"dry_run": dry_run, "deleted": counts}))
+        return
+    click.echo("Would delete (dry run):" if dry_run else "Deleted:")
+    for kind, count in counts.items():
+        click.echo(f"  {kind}: {count}")
+
+
 def init_app(app) -> None:
     for command in (init_db_command, seed_demo_command, create_citizen_command,
                     create_client_command, issue_registration_token_command,
                     rotate_keys_command, deliver_logouts_command,
-                    list_logout_deliveries_command, grant_role_command, revoke_role_command):
+                    list_logout_deliveries_command, grant_role_command, revoke_role_command,
+                    prune_records_command):
         app.cli.add_command(command)

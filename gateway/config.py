@@ -103,8 +103,13 @@ LOGIN_THROTTLE_WINDOW = 300
 LOGIN_THROTTLE_ATTEMPTS_PER_ADDRESS = 30
 
 #: How long a person's sign-in history and data-sharing log are kept, seconds (default one year,
-#: then pruned as new entries are written). Policy may lengthen it for audits; see security.md.
+#: then pruned as new entries are written, and by ``prune-records``). Policy may lengthen it
+#: for audits; see security.md.
 ACTIVITY_RETENTION = 365 * 24 * 3600
+#: How long ``prune-records`` keeps records of what already ended, in days: SSO sessions (and
+#: their participants) after they ended or expired, logout deliveries after they were delivered
+#: or gave up. Policy may lengthen it for audits.
+RECORD_RETENTION_DAYS = 180
 
 #: QR cross-device sign-in (CONFORMANCE.md §3c). Lifetime of a code shown on the desktop sign-in
 #: page, seconds; at most 90 (DOMAIN.md §6 asks for 60-120 s).

@@ -51,3 +51,29 @@ def test_code_flow_and_code_replay_work_on_postgresql(pg_app):
     assert replay.status_code == 400 and replay.get_json()["error"] == "invalid_grant"
     revoked = http.get("/userinfo", headers={"Authorization": f"Bearer {access_token}"})
     assert revoked.status_code == 401
+
+
+def test_prune_records_works_on_postgresql(pg_app):
+    """``prune-records`` (tests/test_prune.py) on PostgreSQL: every kind's old rows go, fresh
+    ones stay, in one transaction."""
+    from gateway.extensions import db
+    from tests.test_prune import CASES
+
+    factory = Factory(pg_app)
+    citizen = factory.citizen()
+    now = pg_app.extensions["gateway.clock"].now()
+    old, fresh = [], []
+    for make in CASES.values():
+        gone, kept = make(now, citizen["id"])
+        old += gone
+        fresh += kept
+    with pg_app.app_context():
+        db.session.add_all(old + fresh)
+        db.session.commit()
+        old = [(type(row), row.id) for row in old]
+        fresh = [(type(row), row.id) for row in fresh]
+    result = pg_app.test_cli_runner().invoke(args=["prune-records"])
+    assert result.exit_code == 0, result.output
+    with pg_app.app_context():
+        assert not any(db.session.get(model, row_id) for model, row_id in old)
+        assert all(db.session.get(model, row_id) for model, row_id in fresh)

@@ -4,7 +4,8 @@
 of their data, and when.
 
 Only names are kept: never a password, code, token or claim value. Entries older than
-``ACTIVITY_RETENTION`` seconds are pruned as new ones are written for the same person.
+``ACTIVITY_RETENTION`` seconds are pruned as new ones are written for the same person, and for
+everybody by ``flask --app gateway prune-records``.
 """
 
 from __future__ import annotations
@@ -40,9 +41,24 @@ def _request_origin() -> tuple[str | None, str | None]:
     return request.remote_addr, (request.user_agent.string or "")[:300] or None
 
 
-def _prune(model, citizen_id: int) -> None:
+def _prune(model, citizen_id: int | None = None) -> int:
+    """Delete ``model`` entries older than ``ACTIVITY_RETENTION``: one person's, or everybody's."""
     cutoff = now() - current_app.config["ACTIVITY_RETENTION"]
-    db.session.execute(delete(model).where(model.citizen_id == citizen_id, model.at < cutoff))
+    query = delete(model).where(model.at < cutoff)
+    if citizen_id is not None:
+        query = query.where(model.citizen_id == citizen_id)
+    return db.session.execute(query).rowcount
+
+
+def delete_old_sign_in_events() -> int:
+    """Everybody's sign-in history older than ``ACTIVITY_RETENTION`` (``prune-records``; people
+    who never sign in again keep theirs otherwise). Not committed."""
+    return _prune(SignInEvent)
+
+
+def delete_old_disclosure_records() -> int:
+    """Everybody's data-sharing log older than ``ACTIVITY_RETENTION``. Not committed."""
+    return _prune(DisclosureRecord)
 
 
 # -- sign-ins ------------------------------------------------------------------------------------

@@ -56,6 +56,14 @@ def record_failure(personal_id: str) -> None:
     db.session.commit()
 
 
+def delete_old_login_failures() -> int:
+    """Failures older than the window, which no limit counts (``prune-records``: the purge on
+    write does nothing while nobody fails). Not committed."""
+    return db.session.execute(
+        delete(LoginFailure).where(LoginFailure.failed_at <= _window_start())
+    ).rowcount
+
+
 def clear_failures(personal_id: str) -> None:
     db.session.execute(delete(LoginFailure).where(LoginFailure.personal_id == personal_id))
     db.session.commit()

@@ -722,3 +722,107 @@ def count_logout_deliveries() -> dict[str, int]:
         select(LogoutDelivery.status, func.count(LogoutDelivery.id)).group_by(LogoutDelivery.status)
     )
     return {status: count for status, count in rows}
+
+
+# -- pruning (``flask --app gateway prune-records``) ---------------------------------------------
+# Each function deletes one kind of record nobody needs any more and returns how many rows went.
+# None commits: the command commits them together, or rolls them back for ``--dry-run``. The
+# order matters: tokens before the codes they came from, participants with their sessions.
+
+
+def _retention_cutoff() -> int:
+    return now() - current_app.config["RECORD_RETENTION_DAYS"] * 86400
+
+
+def delete_expired_pending_authorizations() -> int:
+    """Sign-in and consent requests past ``expires_at`` (``get_pending_authorization`` already
+    refuses them)."""
+    return db.session.execute(
+        delete(PendingAuthorization).where(PendingAuthorization.expires_at <= now())
+    ).rowcount
+
+
+def delete_expired_qr_logins() -> int:
+    """QR sign-in codes expired for longer than ``QR_LOGIN_RATE_WINDOW``: the rate limits count
+    the codes created, and the decisions made, within that window."""
+    cutoff = now() - current_app.config["QR_LOGIN_RATE_WINDOW"]
+    return db.session.execute(
+        delete(QrLogin).where(QrLogin.expires_at <= cutoff, QrLogin.created_at <= cutoff,
+                              (QrLogin.decided_at.is_(None)) | (QrLogin.decided_at <= cutoff))
+    ).rowcount
+
+
+def delete_expired_client_assertion_jtis() -> int:
+    """Client assertion ``jti``s past the assertion's ``exp``: a replay is refused by ``exp``."""
+    return db.session.execute(
+        delete(ClientAssertionJti).where(ClientAssertionJti.expires_at < now())
+    ).rowcount
+
+
+def _token_alive(current: int):
+    """A token whose access token is unexpired, or whose refresh token is within the absolute
+    lifetime of its family (rotated, idle or revoked ones too: they keep reuse detection)."""
+    absolute = current_app.config["REFRESH_TOKEN_ABSOLUTE_SECONDS"]
+    return ((Token.issued_at + Token.expires_in > current)
+            | (Token.refresh_token_digest.is_not(None)
+               & (func.coalesce(Token.family_issued_at, Token.issued_at) + absolute > current)))
+
+
+def delete_dead_tokens() -> int:
+    """Tokens of families none of whose members is alive (``_token_alive``). A family goes
+    whole: its first token links it to the authorization code (replay revokes the family through
+    it, ``revoke_tokens_from_code``) and every other is a refresh ``parent``."""
+    current = now()
+    alive = _token_alive(current)
+    live_families = select(Token.family_id).where(alive, Token.family_id.is_not(None))
+    return db.session.execute(
+        delete(Token)
+        .where(~alive, Token.family_id.is_(None) | Token.family_id.not_in(live_families))
+        .execution_options(synchronize_session=False)
+    ).rowcount
+
+
+def delete_old_authorization_codes() -> int:
+    """Code tombstones older than the refresh absolute lifetime with no token left from them.
+    While a token issued from the code exists, a replayed code must still find and revoke it
+    (RFC 6749 §4.1.2); ``delete_dead_tokens`` removes those tokens only when none can be used."""
+    cutoff = now() - current_app.config["REFRESH_TOKEN_ABSOLUTE_SECONDS"]
+    issued = select(Token.id).where(Token.authorization_code_id == AuthorizationCode.id)
+    return db.session.execute(
+        delete(AuthorizationCode).where(AuthorizationCode.expires_at <= cutoff, ~issued.exists())
+        .execution_options(synchronize_session=False)
+    ).rowcount
+
+
+def _old_sessions():
+    """SSO sessions that ended, expired or went idle more than ``RECORD_RETENTION_DAYS`` ago."""
+    cutoff = _retention_cutoff()
+    idle = current_app.config["SSO_SESSION_IDLE_TIMEOUT"]
+    return ((UserSession.ended_at <= cutoff) | (UserSession.expires_at <= cutoff)
+            | (UserSession.last_seen_at + idle <= cutoff))
+
+
+def delete_old_session_participants() -> int:
+    """The participants of the sessions ``delete_old_user_sessions`` deletes (call it first)."""
+    sids = select(UserSession.sid).where(_old_sessions())
+    return db.session.execute(
+        delete(SessionParticipant).where(SessionParticipant.sid.in_(sids))
+        .execution_options(synchronize_session=False)
+    ).rowcount
+
+
+def delete_old_user_sessions() -> int:
+    return db.session.execute(
+        delete(UserSession).where(_old_sessions()).execution_options(synchronize_session=False)
+    ).rowcount
+
+
+def delete_old_logout_deliveries() -> int:
+    """Deliveries ``delivered`` or ``failed`` more than ``RECORD_RETENTION_DAYS`` ago; never a
+    ``pending`` one, however old."""
+    finished = func.coalesce(LogoutDelivery.delivered_at, LogoutDelivery.last_attempt_at,
+                             LogoutDelivery.created_at)
+    return db.session.execute(
+        delete(LogoutDelivery).where(LogoutDelivery.status.in_(("delivered", "failed")),
+                                     finished <= _retention_cutoff())
+    ).rowcount
