@@ -7,6 +7,8 @@
   ``access_tokens``/``refresh``).
 - OpenID Connect Core §3.1: ``redirect_uri`` required, ``nonce`` replay refused, ID token with
   ``sid`` (Front/Back-Channel Logout §2/§3), ``auth_time``, ``acr``, ``amr``, ``at_hash``.
+- RFC 8707 §2.1: one ``resource`` at /authorize, checked there and kept with the code; the token
+  request may repeat it, not change it (``resources``).
 """
 
 from __future__ import annotations
