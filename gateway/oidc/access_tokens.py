@@ -6,6 +6,7 @@
 - A refresh token only for offline access (OIDC Core §11): the granted scope holds
   ``offline_access`` (kept only when the person consented with ``prompt=consent``, see
   ``grants``) and the client is registered for the ``refresh_token`` grant.
+- The audience: the resource of the request (RFC 8707, ``resources``), else the client.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from flask import current_app
 from joserfc import jwt
 
 from ..clock import now
-from . import keys
+from . import keys, resources
 from .claims import get_subject
 
 #: The algorithm of JWT access tokens: RFC 9068 §2.1 requires RS256 support of resource servers.
@@ -43,11 +44,16 @@ class JWTAccessTokenGenerator(JWTBearerTokenGenerator):
     uses the internal user id as ``sub``; ours uses the gateway clock, the ``sub`` the client
     knows (pairwise, OIDC Core §8), and names the signing key (``kid``)."""
 
-    def __init__(self, authentication=None):
+    def __init__(self, authentication=None, resource=None):
         super().__init__(issuer=current_app.config["ISSUER"], alg=JWT_ACCESS_TOKEN_ALG,
                          refresh_token_generator=_refresh_token, expires_generator=_expires_in)
         #: The sign-in behind the token (an ``AuthorizationCode``), None without a person.
         self.authentication = authentication
+        #: The resource indicator of the request (RFC 8707), None for the default audience.
+        self.resource = resource
+
+    def get_audiences(self, client, user, scope) -> str:
+        return self.resource or client.get_client_id()
 
     def get_jwks(self):
         return keys.get_signing_key(self.alg)
@@ -63,7 +69,8 @@ class JWTAccessTokenGenerator(JWTBearerTokenGenerator):
         claims = {
             "iss": self.issuer,
             "exp": issued + self._get_expires_in(client, grant_type),
-            # RFC 9068 §3: without a resource indicator, the default audience: the client.
+            # RFC 9068 §3: the resource indicator, or without one the default audience: the
+            # client.
             "aud": self.get_audiences(client, user, scope),
             # §2.2: the person's subject, or the client itself when no person is involved.
             "sub": get_subject(user, client) if user else client.get_client_id(),
@@ -82,11 +89,11 @@ class JWTAccessTokenGenerator(JWTBearerTokenGenerator):
 
 
 def create_token(*, client, grant_type: str, user, scope: str | None, offline: bool,
-                 authentication=None) -> dict:
+                 authentication=None, resource: str | None = None) -> dict:
     """A token response for ``client``: ``scope`` narrowed to what it is registered for, a
-    refresh token when ``offline``."""
+    refresh token when ``offline``, audience ``resource`` (RFC 8707) when given."""
     if client.access_token_format == "jwt":
-        generator = JWTAccessTokenGenerator(authentication)
+        generator = JWTAccessTokenGenerator(authentication, resource)
     else:
         generator = BearerTokenGenerator(_opaque_access_token, _refresh_token, _expires_in)
     return generator.generate(grant_type, client, user=user, scope=scope,
@@ -95,7 +102,19 @@ def create_token(*, client, grant_type: str, user, scope: str | None, offline: b
 
 class TokenIssuingMixin:
     """For grants: issue tokens through ``create_token``, with the sign-in that authorized them
-    (``request.authorization_code``) and refresh tokens for offline access only."""
+    (``request.authorization_code``), refresh tokens for offline access only, and the resource
+    indicator of the request (``request.resource_indicator``, RFC 8707)."""
+
+    def validate_token_request(self):
+        super().validate_token_request()
+        # Before the code is consumed or the refresh token rotated: an error leaves them usable.
+        self.request.resource_indicator = self.get_token_resource(
+            resources.get_requested_resource(self.request.payload.datalist)
+        )
+
+    def get_token_resource(self, requested: str | None) -> str | None:
+        """The audience of the new access token; grants bound to a resource override this."""
+        return requested
 
     def get_grant_scope(self, scope: str | None) -> str:
         """The scope the grant as a whole carries (that of a refresh token, RFC 6749 §6)."""
@@ -112,4 +131,5 @@ class TokenIssuingMixin:
         )
         return create_token(client=client, grant_type=grant_type or self.GRANT_TYPE, user=user,
                             scope=scope, offline=offline,
-                            authentication=self.request.authorization_code)
+                            authentication=self.request.authorization_code,
+                            resource=getattr(self.request, "resource_indicator", None))

@@ -28,6 +28,10 @@ from ..extensions import db
 @click.option("--client-id", default=None, help="Choose the client_id (default: random).")
 @click.option("--resource-server", is_flag=True,
               help="An API that may check tokens at /introspect (RFC 7662).")
+@click.option("--resource", "resource_indicators", multiple=True, metavar="URI",
+              help="With --resource-server: a resource indicator (RFC 8707) of this API, an "
+                   "absolute https URI; access tokens requested for it have it as aud. Repeat "
+                   "for several.")
 @click.option("--access-token-format", default="opaque", show_default=True,
               type=click.Choice(["opaque", "jwt"]),
               help="jwt: signed RFC 9068 access tokens an API can verify with /jwks.")

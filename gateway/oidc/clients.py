@@ -11,6 +11,8 @@ import secrets
 import time
 from urllib.parse import urlsplit
 
+from flask import current_app
+
 from ..extensions import db
 from .models import OAuth2Client
 from .storage import get_client
@@ -69,8 +71,10 @@ def create_client(*, client_name: str, redirect_uris: list[str],
                   grant_types: list[str] = GRANT_TYPES, scope: str = DEFAULT_SCOPE,
                   id_token_signed_response_alg: str = "RS256",
                   client_id: str | None = None, resource_server: bool = False,
-                  access_token_format: str = "opaque") -> tuple[OAuth2Client, str | None]:
-    """Validate and register a client. Returns ``(client, secret)``; the secret is shown once."""
+                  access_token_format: str = "opaque",
+                  resource_indicators: list[str] = ()) -> tuple[OAuth2Client, str | None]:
+    """Validate and register a client. Returns ``(client, secret)``; the secret is shown once.
+    ``resource_indicators`` (RFC 8707) only for a resource server."""
     if not client_name or len(client_name) > 200:
         raise InvalidClientMetadata("client_name: required, at most 200 characters")
     if not redirect_uris:
@@ -95,6 +99,14 @@ def create_client(*, client_name: str, redirect_uris: list[str],
         raise InvalidClientMetadata(
             f"id_token_signed_response_alg: one of {', '.join(ID_TOKEN_ALGS)}"
         )
+    if resource_indicators and not resource_server:
+        raise InvalidClientMetadata("resource: only for a resource server (--resource-server)")
+    from .resources import validate_resource_indicators  # (imports this module)
+
+    resource_indicators = validate_resource_indicators(
+        list(resource_indicators),
+        allow_loopback_http=current_app.config.get("ENV") == "development",
+    )
     client_id = client_id or secrets.token_urlsafe(18)
     if get_client(client_id) is not None:
         raise InvalidClientMetadata("client_id: already registered")
@@ -115,6 +127,8 @@ def create_client(*, client_name: str, redirect_uris: list[str],
         # Gateway metadata (docs/agency-integration.md): may call /introspect; token format.
         "resource_server": bool(resource_server),
         "access_token_format": access_token_format,
+        # RFC 8707: the resources this resource server answers for (access token ``aud``).
+        "resource_indicators": resource_indicators,
     })
     db.session.add(client)
     db.session.commit()

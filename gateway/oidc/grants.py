@@ -7,6 +7,8 @@
   ``access_tokens``/``refresh``).
 - OpenID Connect Core §3.1: ``redirect_uri`` required, ``nonce`` replay refused, ID token with
   ``sid`` (Front/Back-Channel Logout §2/§3), ``auth_time``, ``acr``, ``amr``, ``at_hash``.
+- RFC 8707 §2.1: one ``resource`` at /authorize, checked there and kept with the code; the token
+  request may repeat it, not change it (``resources``).
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from flask import current_app
 
 from ..accounts.activity import record_disclosure
 from ..clock import now
-from . import keys, storage
+from . import keys, resources, storage
 from .access_tokens import OFFLINE_ACCESS, TokenIssuingMixin
 from .claims import (
     ID_TOKEN_CLAIMS,
@@ -77,6 +79,22 @@ class AuthorizationCodeGrant(TokenIssuingMixin, grants.AuthorizationCodeGrant):
                     f"Multiple '{name}' in request.", state=request.payload.state
                 )
 
+    def validate_authorization_request(self):
+        redirect_uri = super().validate_authorization_request()
+        # RFC 8707 §2.1: the resource is checked here and stored with the code.
+        try:
+            resources.get_requested_resource(self.request.payload.datalist)
+        except resources.InvalidTargetError as error:
+            error.redirect_uri = redirect_uri
+            error.state = self.request.payload.state
+            raise
+        return redirect_uri
+
+    def get_token_resource(self, requested):
+        # RFC 8707 §2.2: a resource named at /authorize binds the code to it.
+        return resources.check_resource_granted(requested,
+                                                self.request.authorization_code.resource)
+
     def save_authorization_code(self, code, request):
         data = request.payload.data
         storage.save_authorization_code(
@@ -91,6 +109,7 @@ class AuthorizationCodeGrant(TokenIssuingMixin, grants.AuthorizationCodeGrant):
             code_challenge_method=data.get("code_challenge_method"),
             claims=parse_claims_request(data.get("claims")),
             representation_id=getattr(request, "representation_id", None),
+            resource=data.get("resource"),
         )
 
     def query_authorization_code(self, code, client):

@@ -5,7 +5,11 @@
   is not a resource server gets 403 (§4: not every client may learn about every token).
 - Unknown, expired, revoked or rotated tokens: ``{"active": false}`` and nothing else (§2.2).
 - Active tokens: ``scope``, ``client_id``, ``token_type``, ``exp``, ``iat``, ``sub`` (as the
-  token's client knows it), ``aud``, ``iss``, and ``auth_time``/``acr`` when a person signed in.
+  token's client knows it), ``aud`` (the resource indicator, RFC 8707, else the token's
+  ``client_id``), ``iss``, and ``auth_time``/``acr`` when a person signed in.
+- A resource server learns only about tokens for one of its own resource indicators or for no
+  resource; a token for another API's resource is ``{"active": false}`` to it (§4: the
+  authorization server decides what each protected resource may see).
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from authlib.oauth2.rfc6749 import InvalidRequestError
 from authlib.oauth2.rfc7662 import IntrospectionEndpoint as _IntrospectionEndpoint
 from flask import current_app
 
-from . import storage
+from . import resources, storage
 from .claims import get_subject
 from .revocation import AUTH_METHODS
 
@@ -44,7 +48,10 @@ class IntrospectionEndpoint(_IntrospectionEndpoint):
     def authenticate_token(self, request, client):
         # §2.1: an unknown hint is no error; the search covers every type anyway.
         self.check_params(request, client)
-        return storage.find_token(request.form["token"], request.form.get("token_type_hint"))
+        token = storage.find_token(request.form["token"], request.form.get("token_type_hint"))
+        if token is not None and not resources.is_audience_of(client, token[0].resource):
+            return None
+        return token
 
     def check_permission(self, token, client, request):
         return client.is_resource_server
@@ -73,7 +80,7 @@ class IntrospectionEndpoint(_IntrospectionEndpoint):
             "exp": expires_at,
             "iat": record.issued_at,
             "iss": current_app.config["ISSUER"],
-            "aud": record.client_id,
+            "aud": record.resource or record.client_id,
         }
         if record.citizen is not None and client is not None:
             payload["sub"] = get_subject(record.citizen, client)

@@ -120,6 +120,12 @@ class OAuth2Client(db.Model, OAuth2ClientMixin):
         return bool(self.client_metadata.get("resource_server"))
 
     @property
+    def resource_indicators(self) -> list[str]:
+        """The resources (RFC 8707) this resource server answers for: ``create-client
+        --resource``; an access token for one of them has it as ``aud``."""
+        return self.client_metadata.get("resource_indicators") or []
+
+    @property
     def access_token_format(self) -> str:
         """``jwt`` for RFC 9068 access tokens, else ``opaque`` (gateway client metadata)."""
         return self.client_metadata.get("access_token_format") or "opaque"
@@ -279,6 +285,8 @@ class AuthorizationCode(db.Model):
     claims: Mapped[dict | None] = mapped_column(JSON)
     #: The representation the person acts under (issue 4 §6), re-checked when claims are made.
     representation_id: Mapped[int | None] = mapped_column(Integer)
+    #: The resource indicator of the authorization request (RFC 8707 §2.1), if any.
+    resource: Mapped[str | None] = mapped_column(Text)
     code_challenge: Mapped[str | None] = mapped_column(String(128))
     code_challenge_method: Mapped[str | None] = mapped_column(String(8))
     issued_at: Mapped[int] = mapped_column(Integer)
@@ -345,6 +353,9 @@ class Token(db.Model):
     refresh_token_used_at: Mapped[int | None] = mapped_column(Integer)
     #: ``opaque`` or ``jwt`` (RFC 9068).
     access_token_format: Mapped[str] = mapped_column(String(10), default="opaque")
+    #: The resource indicator the access token is for (RFC 8707): its ``aud``; None for the
+    #: client's own ``client_id``. Kept by the refresh tokens of the family.
+    resource: Mapped[str | None] = mapped_column(Text)
 
     citizen: Mapped[Citizen | None] = relationship(lazy="joined")
 

@@ -11,6 +11,8 @@
   originally granted.
 - A new ID token with the same ``sub`` and ``aud``, ``auth_time`` of the original sign-in, and
   no ``nonce`` (OIDC Core §12.2).
+- The resource (RFC 8707) of the token being refreshed is kept: ``resource`` may repeat it,
+  never change it.
 - The same client authentication methods as the code grant; public clients too, since their
   refresh tokens are always rotated (RFC 9700 §4.14.2).
 """
@@ -19,7 +21,7 @@ from __future__ import annotations
 
 from authlib.oauth2.rfc6749 import InvalidGrantError, InvalidScopeError, grants, scope_to_list
 
-from . import storage
+from . import resources, storage
 from .access_tokens import TokenIssuingMixin
 from .grants import AuthorizationCodeGrant, OpenIDCode
 
@@ -56,6 +58,9 @@ class RefreshTokenGrant(TokenIssuingMixin, grants.RefreshTokenGrant):
         self.request.authorization_code = storage.get_token_authorization_code(
             self.request.refresh_token
         )
+
+    def get_token_resource(self, requested):
+        return resources.check_resource_granted(requested, self.request.refresh_token.resource)
 
     def get_grant_scope(self, scope):
         record = self.request.refresh_token

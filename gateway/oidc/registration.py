@@ -305,8 +305,9 @@ class LogoutClientMetadataClaims(_LogoutClaims):
 
 class TokenClientMetadataClaims(BaseClaims):
     """Gateway metadata for the access tokens a client receives: ``access_token_format``
-    ``opaque`` (default) or ``jwt`` (RFC 9068). ``resource_server`` is not registrable: only an
-    administrator makes a client a resource server (``create-client --resource-server``)."""
+    ``opaque`` (default) or ``jwt`` (RFC 9068). ``resource_server`` and ``resource_indicators``
+    are not registrable: only an administrator makes a client a resource server
+    (``create-client --resource-server --resource URI``)."""
 
     REGISTERED_CLAIMS = ["access_token_format"]
 
@@ -464,7 +465,7 @@ class ClientConfigurationEndpoint(_MetadataMixin, _ConfigurationEndpoint):
     #: Set at registration, never changed by an update.
     FIXED_METADATA = ("agency_name", "agency_level", "administrative_unit_code",
                       # Set by an administrator (``create-client``), never by the client.
-                      "resource_server")
+                      "resource_server", "resource_indicators")
 
     def authenticate_token(self, request):
         token = _bearer_token(request)

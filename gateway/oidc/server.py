@@ -35,6 +35,7 @@ from .introspection import IntrospectionEndpoint
 from .refresh import OpenIDRefresh, RefreshTokenGrant
 from .registration import CLAIMS_CLASSES, ClientConfigurationEndpoint, ClientRegistrationEndpoint
 from .request_objects import RequestObjectExtension
+from .resources import InvalidTargetError
 from .revocation import RevocationEndpoint
 
 
@@ -57,6 +58,9 @@ def validate_token_request_syntax() -> None:
     if flask_request.args:
         raise InvalidRequestError("Send the parameters in the body, not in the query.")
     for name, values in flask_request.form.lists():
+        if name == "resource" and len(values) > 1:
+            # RFC 8707 §2: the gateway issues a token for one resource at a time.
+            raise InvalidTargetError("Only one 'resource' per request: a token has one audience.")
         if len(values) > 1:
             shown = name if name in _TOKEN_PARAMETERS else "a parameter"
             raise InvalidRequestError(f"Multiple '{shown}' in request.")
@@ -103,6 +107,7 @@ class AuthorizationServer(_FlaskAuthorizationServer):
             # The refresh grant: the new token joins the family of the one it replaces.
             parent=request.refresh_token,
             access_token_format=request.client.access_token_format,
+            resource=getattr(request, "resource_indicator", None),
         )
         # Single logout: this client now takes part in the SSO session (logout.py).
         logout.record_participant(code.sid if code is not None else None,

@@ -37,6 +37,16 @@ def get_client(client_id: str | None) -> OAuth2Client | None:
     return db.session.scalar(select(OAuth2Client).where(OAuth2Client.client_id == client_id))
 
 
+def get_resource_server(resource: str | None) -> OAuth2Client | None:
+    """The client holding a resource indicator (RFC 8707), if any. Clients are few: scanned."""
+    if not resource or not isinstance(resource, str):
+        return None
+    for client in db.session.scalars(select(OAuth2Client)):
+        if client.is_resource_server and resource in client.resource_indicators:
+            return client
+    return None
+
+
 def get_client_by_registration_access_token(token: str | None) -> OAuth2Client | None:
     """RFC 7592 §3: the client a registration access token was issued for."""
     if not token or len(token) > 256:
@@ -127,7 +137,8 @@ def record_client_assertion_jti(client_id: str, jti: str, expires_at: int) -> bo
 def save_authorization_code(code: str, *, client_id, citizen_id, redirect_uri, scope, nonce,
                             session: UserSession, code_challenge, code_challenge_method,
                             claims: dict | None = None,
-                            representation_id: int | None = None) -> None:
+                            representation_id: int | None = None,
+                            resource: str | None = None) -> None:
     issued = now()
     db.session.add(
         AuthorizationCode(
@@ -145,6 +156,7 @@ def save_authorization_code(code: str, *, client_id, citizen_id, redirect_uri, s
             code_challenge_method=code_challenge_method,
             claims=claims,
             representation_id=representation_id,
+            resource=resource,
             issued_at=issued,
             expires_at=issued + current_app.config["AUTHORIZATION_CODE_LIFETIME"],
         )
@@ -191,7 +203,7 @@ def revoke_tokens_from_code(record: AuthorizationCode) -> int:
 
 def save_token(token: dict, *, client_id, citizen_id, scope, sid=None,
                authorization_code_id=None, parent: Token | None = None,
-               access_token_format: str = "opaque") -> Token:
+               access_token_format: str = "opaque", resource: str | None = None) -> Token:
     """Store a token response. ``parent`` is the token whose refresh token was exchanged: the
     new token joins its family and keeps the scope its refresh token carries (RFC 6749 §6)."""
     issued = now()
@@ -205,6 +217,7 @@ def save_token(token: dict, *, client_id, citizen_id, scope, sid=None,
     record = Token(
         **family,
         access_token_format=access_token_format,
+        resource=resource,
         access_token_digest=digest(token["access_token"]),
         refresh_token_digest=digest(token["refresh_token"]) if token.get("refresh_token") else None,
         client_id=client_id,

@@ -8,6 +8,7 @@ import json
 import os
 import re
 import runpy
+import secrets
 import shutil
 import subprocess
 import sys
@@ -15,6 +16,7 @@ from pathlib import Path
 
 import pytest
 import requests
+from joserfc.errors import InvalidClaimError
 
 from tests.interop import test_oic_relying_party as live
 
@@ -207,13 +209,16 @@ def test_doc_curl_refresh_then_revoke(gateway):
 @pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
 def test_doc_client_credentials_jwt_verified_and_introspected(gateway, tmp_path):
     """Section 9: an agency API client gets a JWT access token by client credentials (RFC 6749
-    §4.4, RFC 9068); the guide's Python function verifies it against ``jwks_uri``; a resource
-    server introspects it (RFC 7662) with the guide's curl command."""
+    §4.4, RFC 9068) for the API's resource indicator (RFC 8707); the guide's Python function
+    verifies it against ``jwks_uri`` with that audience; the API, a resource server, introspects
+    it (RFC 7662) with the guide's curl command."""
+    resource = f"https://api-{secrets.token_hex(4)}.hotich.vinhlong.gov.vn/"
+    resource_server = _create_client(gateway, "--resource-server", "--resource", resource)
     api = _create_client(gateway, "--grant-type", "authorization_code", "--grant-type",
                          "client_credentials", "--scope", "hotich.read",
                          "--access-token-format", "jwt")
     result = run_doc_example("curl-client-credentials", gateway, api["client_id"],
-                             api["client_secret"])
+                             api["client_secret"], RESOURCE=resource)
     assert result.returncode == 0, result.stderr
     tokens = json.loads(result.stdout)
     assert tokens["scope"] == "hotich.read" and "refresh_token" not in tokens
@@ -221,13 +226,15 @@ def test_doc_client_credentials_jwt_verified_and_introspected(gateway, tmp_path)
     example = tmp_path / "verify_access_token.py"
     example.write_text(doc_block("python-verify-access-token"), encoding="utf-8")
     verify_access_token = runpy.run_path(str(example))["verify_access_token"]
-    claims = verify_access_token(tokens["access_token"], gateway.issuer, api["client_id"])
+    claims = verify_access_token(tokens["access_token"], gateway.issuer, resource)
     assert claims["sub"] == api["client_id"] and claims["scope"] == "hotich.read"
+    with pytest.raises(InvalidClaimError):  # a token for another audience is refused
+        verify_access_token(tokens["access_token"], gateway.issuer, api["client_id"])
 
-    resource_server = _create_client(gateway, "--resource-server")
     result = run_doc_example("curl-introspect", gateway, resource_server["client_id"],
                              resource_server["client_secret"],
                              ACCESS_TOKEN=tokens["access_token"])
     assert result.returncode == 0, result.stderr
     info = json.loads(result.stdout)
     assert info["active"] is True and info["client_id"] == api["client_id"]
+    assert info["aud"] == resource
