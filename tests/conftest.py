@@ -17,6 +17,7 @@ from gateway.clock import FrozenClock
 from gateway.extensions import db
 
 ISSUER = "http://localhost"
+PG_ADMIN_DSN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres connect_timeout=3"
 PASSWORD = "Correct-Horse-9"
 
 
@@ -25,10 +26,12 @@ def clock():
     return FrozenClock(1_800_000_000)
 
 
-def build_app(database_uri: str, clock: FrozenClock):
-    """The gateway on ``database_uri`` with fresh tables and signing keys; disposed afterwards.
+def build_app(database_uri: str, clock: FrozenClock, *, tables: bool = True):
+    """The gateway on ``database_uri`` with fresh tables and signing keys (``tables=False``:
+    an empty database, for the migration tests); disposed afterwards.
 
-    Shared by the SQLite ``app`` fixture and the PostgreSQL tests (tests/test_postgresql.py)."""
+    Shared by the SQLite ``app`` fixture, the PostgreSQL tests (tests/test_postgresql.py) and
+    tests/test_migrations.py."""
     app = create_app({
         "TESTING": True,
         "ENV": "development",
@@ -38,17 +41,35 @@ def build_app(database_uri: str, clock: FrozenClock):
         "CLOCK": clock,
         "SESSION_COOKIE_SECURE": False,
     })
-    with app.app_context():
-        from gateway import models  # noqa: F401
-        from gateway.oidc.keys import create_signing_keys
+    if tables:
+        with app.app_context():
+            from gateway import models  # noqa: F401
+            from gateway.oidc.keys import create_signing_keys
 
-        db.create_all()
-        create_signing_keys()
-        db.session.commit()
+            db.create_all()
+            create_signing_keys()
+            db.session.commit()
     yield app
     with app.app_context():
         db.session.remove()
         db.engine.dispose()
+
+
+def create_postgresql_database(prefix: str):
+    """Yield the URL of a new PostgreSQL database on 127.0.0.1:5432 (trust auth), dropped
+    afterwards; skip the test, saying why, where psycopg or the server is absent."""
+    psycopg = pytest.importorskip("psycopg", reason="psycopg is not installed")
+    try:
+        admin = psycopg.connect(PG_ADMIN_DSN, autocommit=True)
+    except psycopg.OperationalError as exc:
+        pytest.skip(f"PostgreSQL is not reachable on 127.0.0.1:5432 ({exc.__class__.__name__})")
+    name = f"{prefix}_{secrets.token_hex(4)}"
+    admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+    finally:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()
 
 
 @pytest.fixture

@@ -15,7 +15,6 @@ import pytest
 from alembic import command
 from sqlalchemy import inspect, text
 
-from gateway import create_app
 from gateway.extensions import db
 from gateway.schema import (
     RELEASE_REVISION,
@@ -25,27 +24,14 @@ from gateway.schema import (
     head_revision,
     schema_differences,
 )
-from tests.conftest import ISSUER, Factory
+from tests.conftest import Factory, build_app, create_postgresql_database
 
 RELEASE_DDL = Path(__file__).parent / "data" / "schema_6ab3e3e_sqlite.sql"
-ADMIN_DSN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres connect_timeout=3"
 
 
 def bare_app(database_uri, clock):
     """The gateway on ``database_uri`` without tables (build_app makes them with create_all)."""
-    app = create_app({
-        "TESTING": True,
-        "ENV": "development",
-        "ISSUER": ISSUER,
-        "SECRET_KEY": "test-secret-key-" + "x" * 32,
-        "SQLALCHEMY_DATABASE_URI": database_uri,
-        "CLOCK": clock,
-        "SESSION_COOKIE_SECURE": False,
-    })
-    yield app
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()
+    yield from build_app(database_uri, clock, tables=False)
 
 
 @pytest.fixture
@@ -55,18 +41,8 @@ def empty_app(tmp_path, clock):
 
 @pytest.fixture
 def pg_empty_app(clock):
-    psycopg = pytest.importorskip("psycopg", reason="psycopg is not installed")
-    try:
-        admin = psycopg.connect(ADMIN_DSN, autocommit=True)
-    except psycopg.OperationalError as exc:
-        pytest.skip(f"PostgreSQL is not reachable on 127.0.0.1:5432 ({exc.__class__.__name__})")
-    name = f"gateway_migrations_{secrets.token_hex(4)}"
-    admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield from bare_app(f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}", clock)
-    finally:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
+    for database_uri in create_postgresql_database("gateway_migrations"):
+        yield from bare_app(database_uri, clock)
 
 
 def init_db(app):

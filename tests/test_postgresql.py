@@ -5,30 +5,14 @@ Creates and drops its own database on 127.0.0.1:5432; skips with a reason where 
 
 from __future__ import annotations
 
-import secrets
-
 import pytest
 
-from tests.conftest import Factory, RelyingParty, build_app
-
-psycopg = pytest.importorskip("psycopg", reason="psycopg is not installed")
-
-ADMIN_DSN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres connect_timeout=3"
+from tests.conftest import Factory, RelyingParty, build_app, create_postgresql_database
 
 
 @pytest.fixture
 def pg_database():
-    try:
-        admin = psycopg.connect(ADMIN_DSN, autocommit=True)
-    except psycopg.OperationalError as exc:
-        pytest.skip(f"PostgreSQL is not reachable on 127.0.0.1:5432 ({exc.__class__.__name__})")
-    name = f"gateway_test_{secrets.token_hex(4)}"
-    admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
-    finally:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
+    yield from create_postgresql_database("gateway_test")
 
 
 @pytest.fixture
