@@ -20,10 +20,12 @@ from wtforms.validators import (
 )
 
 from ..accounts.passwords import MIN_LENGTH
-from .models import VERIFICATION_DOCUMENTS
 from .personal_id import PROVINCE_CODES
 from .services import get_age, get_citizen_by_personal_id, local_today
 from .units import list_units
+
+#: WTForms' own "Not a valid date value." is not in our catalogue: said in Vietnamese too.
+NOT_A_DATE = _l("Enter a real date (day, month, year).")
 
 
 def _compact(value):
@@ -72,11 +74,12 @@ class SignupForm(FlaskForm):
     given_name = StringField(_l("Given name"), filters=[_strip],
                              validators=[DataRequired(_l("Enter your given name.")),
                                          Length(max=80)])
-    birthdate = DateField(_l("Date of birth"),
+    birthdate = DateField(_l("Date of birth"), invalid_value_message=NOT_A_DATE,
                           validators=[InputRequired(_l("Enter your date of birth."))])
     gender = SelectField(_l("Sex"), choices=[SelectChoice("", "—"),
                                              SelectChoice("male", _l("Male")),
                                              SelectChoice("female", _l("Female"))],
+                         invalid_choice_message=_l("Choose your sex."),
                          validators=[DataRequired(_l("Choose your sex."))])
     ward_code = SelectField(_l("Commune or ward of residence"), validate_choice=False,
                             validators=[DataRequired(_l("Choose your commune or ward."))])
@@ -107,6 +110,8 @@ class SignupForm(FlaskForm):
             raise ValidationError(_l("Choose your commune or ward from the list."))
 
     def validate_birthdate(self, field):
+        if field.data is None:
+            return  # not a date: the field already says so (WTForms runs the whole chain)
         today = local_today()
         if field.data > today:
             raise ValidationError(_l("The date of birth is in the future."))
@@ -118,6 +123,8 @@ class SignupForm(FlaskForm):
 
     def validate_personal_id(self, field):
         """DOMAIN.md §3: digits 4-6 encode century, sex and year of birth (no check digit)."""
+        if field.errors:
+            return  # not 12 digits: the earlier validators said so (the chain goes on after them)
         if field.data and get_citizen_by_personal_id(field.data) is not None:
             raise ValidationError(_l("An electronic identity with this personal ID number "
                                      "already exists. Sign in instead."))
@@ -148,11 +155,8 @@ class VerifyForm(FlaskForm):
         SelectChoice("chip_id_card", _l("Chip-based citizen ID card")),
         SelectChoice("id_card", _l("Identity card")),
         SelectChoice("passport", _l("Passport")),
-    ], validators=[DataRequired(_l("Choose the document you checked."))])
-
-    def validate_document(self, field):
-        if field.data not in VERIFICATION_DOCUMENTS:
-            raise ValidationError(_l("Choose the document you checked."))
+    ], invalid_choice_message=_l("Choose the document you checked."),
+        validators=[DataRequired(_l("Choose the document you checked."))])
 
 
 class BusinessForm(FlaskForm):
@@ -190,8 +194,9 @@ class AuthoriseForm(FlaskForm):
         SelectChoice("authorised", _l("Authorised person")),
         SelectChoice("head", _l("Head of the organisation (appointed by the legal "
                                 "representative; no end date needed)")),
-    ], validators=[DataRequired()])
-    valid_until = DateField(_l("Authorised until"), validators=[_EndDateUnlessHead()])
+    ], invalid_choice_message=_l("Choose a role from the list."), validators=[DataRequired()])
+    valid_until = DateField(_l("Authorised until"), invalid_value_message=NOT_A_DATE,
+                            validators=[_EndDateUnlessHead()])
 
 
 class RevokeForm(FlaskForm):

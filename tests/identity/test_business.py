@@ -256,4 +256,5 @@ def test_business_unknown_role_refused(app, client, people):
                          personal_id=people.citizen(level=2)["personal_id"],
                          valid_until="2027-12-31", role="legal_representative")
     assert response.status_code == 400
+    assert "Vui lòng chọn một vai trò" in response.get_data(as_text=True)
     assert len(_representations(app)) == 1

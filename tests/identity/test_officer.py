@@ -132,6 +132,8 @@ def test_officer_verify_refuses_bad_input(app, client, people):
     odd = form_post(client, "/", "/officer/verify",
                     personal_id=resident["personal_id"], document="library_card")
     assert odd.status_code == 400
+    assert "Vui lòng chọn giấy tờ đã kiểm tra" in odd.get_data(as_text=True)
+    assert "Not a valid choice" not in odd.get_data(as_text=True)
     unknown = form_post(client, "/", "/officer/verify", personal_id="086090099999",
                         document="chip_id_card")
     assert unknown.status_code == 404

@@ -67,6 +67,8 @@ def test_signup_during_authorization_returns_to_it(client, factory):
 
 @pytest.mark.parametrize("change, message", [
     ({"personal_id": "08609500112"}, "đúng 12 chữ số"),
+    ({"personal_id": "x"}, "đúng 12 chữ số"),
+    ({"personal_id": "086"}, "đúng 12 chữ số"),
     ({"personal_id": "999095001122"}, "mã tỉnh"),
     ({"personal_id": "086096001122"}, "năm sinh"),
     ({"personal_id": "086195001122"}, "giới tính"),
@@ -74,6 +76,9 @@ def test_signup_during_authorization_returns_to_it(client, factory):
     ({"birthdate": "2030-01-01", "personal_id": "086230001122"}, "tương lai"),
     ({"birthdate": "2013-06-01", "personal_id": "086213001122"}, "ít nhất 14 tuổi"),
     ({"birthdate": ""}, "ngày sinh"),
+    ({"birthdate": "x"}, "ngày có thật"),
+    ({"birthdate": "1995-02-30"}, "ngày có thật"),
+    ({"gender": "other"}, "Vui lòng chọn giới tính"),
     ({"ward_code": "12345"}, "danh sách"),
     ({"ward_code": ""}, "xã, phường"),
     ({"family_name": "  "}, "họ"),
