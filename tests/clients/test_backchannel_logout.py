@@ -100,6 +100,7 @@ def test_backchannel_logout_sub_only_ends_earlier_sign_ins_of_that_sub(client, g
 @pytest.mark.parametrize("case", [
     "foreign_key", "wrong_iss", "wrong_aud", "iat_future", "iat_old", "expired", "no_events",
     "wrong_event", "no_sid_or_sub", "nonce", "no_jti", "id_token_typ", "alg_none", "garbage",
+    "sid_list", "sub_object", "iat_bool", "jti_list",
 ])
 def test_backchannel_logout_invalid_token_refused(client, gateway, case):
     """§2.6: each check refuses the token with 400 (§2.8) and the session survives."""
@@ -120,6 +121,10 @@ def test_backchannel_logout_invalid_token_refused(client, gateway, case):
         "id_token_typ": lambda: gateway.logout_token(header={"typ": "JWT"}),
         "alg_none": lambda: "eyJhbGciOiJub25lIn0." + gateway.logout_token().split(".")[1] + ".",
         "garbage": lambda: "not-a-jwt",
+        "sid_list": lambda: gateway.logout_token(sid=["sid-1"]),
+        "sub_object": lambda: gateway.logout_token(sid=None, sub={"x": 1}),
+        "iat_bool": lambda: gateway.logout_token(iat=True),
+        "jti_list": lambda: gateway.logout_token(jti=["x"]),
     }
     sign_in(client)
     response = post_logout(client, tokens[case]())
@@ -133,6 +138,17 @@ def test_backchannel_logout_replayed_jti_refused(client, gateway):
     token = gateway.logout_token(sid="sid-replay")
     assert post_logout(client, token).status_code == 200
     assert post_logout(client, token).status_code == 400
+
+
+def test_backchannel_logout_unknown_kids_refetch_keys_at_most_once_a_minute(client, gateway):
+    """Anyone can post a token naming an unknown ``kid``: the portal fetches the gateway's keys
+    again for the first one (key rotation) but not for every one."""
+    stranger = RSAKey.generate_key(2048, private=True)
+    before = gateway.jwks_fetches
+    for n in range(5):
+        token = gateway.logout_token(key=stranger, header={"kid": f"rotated-{n}"})
+        assert post_logout(client, token).status_code == 400
+    assert gateway.jwks_fetches - before <= 2  # the cached fetch, plus one forced refetch
 
 
 def test_backchannel_logout_missing_token_refused(client):
