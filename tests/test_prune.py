@@ -275,10 +275,14 @@ def test_prune_records_dry_run_deletes_nothing(app, runner, factory, clock):
 
 
 NEVER = ["citizens", "businesses", "representations", "verifications", "role_assignments",
-         "consents", "oauth2_clients", "signing_keys", "initial_access_tokens"]
+         "consents", "totp_credentials", "recovery_codes", "oauth2_clients", "signing_keys",
+         "initial_access_tokens"]
 
 
 def test_prune_records_never_deletes_people_clients_or_keys(app, runner, factory, clock):
+    import pyotp
+
+    from gateway.accounts import totp
     from gateway.identity.businesses import create_business
     from gateway.identity.models import Citizen
     from gateway.identity.staff import grant_role
@@ -299,6 +303,8 @@ def test_prune_records_never_deletes_people_clients_or_keys(app, runner, factory
         db.session.commit()
         create_initial_access_token(agency_name="Sở Y tế", agency_level="province",
                                     administrative_unit_code="86", lifetime=DAY)
+        secret = pyotp.random_base32()
+        assert totp.enrol(citizen.id, secret, pyotp.TOTP(secret).at(now))  # + recovery codes
 
     def counts():
         with app.app_context():

@@ -38,6 +38,6 @@ class ClientCredentialsGrant(TokenIssuingMixin, grants.ClientCredentialsGrant):
 
     def generate_token(self, user=None, scope=None, grant_type=None, expires_in=None,
                        include_refresh_token=False):
-        scope = scope or list_to_scope(get_api_scopes(self.request.client))
+        scope = list_to_scope(scope_to_list(scope) or get_api_scopes(self.request.client))
         return super().generate_token(user=None, scope=scope, grant_type=grant_type,
                                       include_refresh_token=False)

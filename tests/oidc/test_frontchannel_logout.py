@@ -99,3 +99,4 @@ def test_frontchannel_logout_none_registered_redirects_straight(rp):
         "id_token_hint": tokens["id_token"],
         "post_logout_redirect_uri": rp.reg["post_logout_redirect_uri"]})
     assert response.status_code == 302
+    assert response.headers["Location"] == rp.reg["post_logout_redirect_uri"]

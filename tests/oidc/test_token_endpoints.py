@@ -244,6 +244,13 @@ def test_client_credentials_scope_narrowed(client, api_client):
     assert tokens["scope"] == "hotich.read"
 
 
+@pytest.mark.parametrize("scope", ["", " ", "  \t"])
+def test_client_credentials_blank_scope_means_all_registered_api_scopes(client, api_client,
+                                                                       scope):
+    tokens = client_credentials(client, api_client, scope=scope).get_json()
+    assert set(tokens["scope"].split()) == {"hotich.read", "hotich.write"}
+
+
 @pytest.mark.parametrize("scope", ["openid", "profile", "offline_access", "hotich.delete"])
 def test_client_credentials_person_or_unregistered_scope_refused(client, api_client, scope):
     _error(client_credentials(client, api_client, scope=scope), 400, "invalid_scope")
