@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit
 
-from flask import current_app, g, request
+from flask import abort, current_app, g, request
 
 CSP = (
     "default-src 'self'; img-src 'self' data:{img_src}; style-src 'self'; script-src 'self'; "
@@ -60,5 +60,20 @@ def allow_frames(uris) -> None:
                 g.frame_origins = (*g.get("frame_origins", ()), origin)
 
 
+def refuse_nul_bytes():
+    """A NUL byte in a parameter or path is never meaningful here, and PostgreSQL text columns
+    refuse it (a 500 deep in a query): answer 400 before any view runs (JSON for protocol
+    endpoints, a page for people, by ``errors.handle_http_exception``)."""
+    values = [*(request.view_args or {}).values()]
+    sources = [request.args]
+    if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        sources.append(request.form)
+    for source in sources:
+        values += [text for item in source.items(multi=True) for text in item]
+    if any("\x00" in str(value) for value in values):
+        abort(400, description="A parameter holds a NUL byte.")
+
+
 def init_app(app) -> None:
+    app.before_request(refuse_nul_bytes)
     app.after_request(set_security_headers)

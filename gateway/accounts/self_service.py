@@ -22,6 +22,7 @@ from ..extensions import db
 from ..identity.units import get_unit
 from ..oidc import storage
 from ..oidc.claims import SCOPE_CLAIMS, describe_scopes
+from ..security import allow_frames
 from . import activity, totp
 from .authentication import TooManyAttempts, authenticate
 from .browser import current_user_session, end_session
@@ -288,9 +289,9 @@ def end_one_session(sid: str):
                    if s.sid == sid), None)
     if target is None:
         return render_error_page(404)
-    end_session(target)
+    frontchannel_logout_uris = end_session(target)
     if target.id == user_session.id:
-        return render_template("accounts/logged_out.html")
+        return _signed_out(frontchannel_logout_uris)
     return redirect(url_for("self_service.sessions"), code=303)
 
 
@@ -302,9 +303,18 @@ def end_all_sessions():
         return _to_login()
     if not LogoutForm().validate_on_submit():
         return render_error_page(400, "csrf", None)
+    frontchannel_logout_uris = []
     for target in storage.get_live_user_sessions(user_session.citizen_id):
-        end_session(target)
-    return render_template("accounts/logged_out.html")
+        frontchannel_logout_uris += end_session(target)
+    return _signed_out(frontchannel_logout_uris)
+
+
+def _signed_out(frontchannel_logout_uris: list[str]):
+    """The signed-out page, loading each front-channel logout URI in a hidden frame (Front-Channel
+    Logout 1.0 §2), as the sign-out button does."""
+    allow_frames(frontchannel_logout_uris)
+    return render_template("accounts/logged_out.html",
+                           frontchannel_logout_uris=frontchannel_logout_uris)
 
 
 # -- activity ------------------------------------------------------------------------------------

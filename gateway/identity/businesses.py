@@ -157,9 +157,11 @@ def revoke_authorisation(manager: Citizen, business: Business, representation_id
         raise BusinessError(_l("Only the legal representative or the head of this business can "
                                "revoke authorisations."), 403)
     try:
-        representation = db.session.get(Representation, int(representation_id))
+        number = int(representation_id)
     except (TypeError, ValueError):
-        representation = None
+        number = 0
+    # Beyond a 32-bit key no row exists (and PostgreSQL would refuse the query itself).
+    representation = db.session.get(Representation, number) if 0 < number < 2**31 else None
     if (representation is None or representation.business_id != business.id
             or representation.role not in GRANTABLE_ROLES
             or representation.revoked_at is not None):

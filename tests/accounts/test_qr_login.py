@@ -286,7 +286,7 @@ def test_newer_code_on_the_page_cancels_the_older_one(rp, phone):
 @pytest.mark.parametrize("code", [
     "not-a-real-code-0000000000000000",
     "x" * 300,
-    "%00%ff",
+    "%ff%fe",
     "m%C3%A3-qr",
     "..%2F..%2Flogin",
 ])
@@ -296,6 +296,13 @@ def test_unknown_code_on_the_phone_gets_a_clear_page(phone, code, lang, text):
     page = phone.get(f"/m/qr/{code}", query_string={"lang": lang})
     assert page.status_code == 404
     assert text in _html(page)
+
+
+def test_qr_code_with_a_nul_byte_refused_before_any_lookup(phone):
+    """Refused by the app-wide NUL check (gateway/security.py), with the error page."""
+    page = phone.get("/m/qr/%00%ff", query_string={"lang": "en"})
+    assert page.status_code == 400
+    assert "The request could not be processed" in _html(page)
 
 
 def test_phone_not_signed_in_signs_in_then_comes_back_to_the_code(app, rp):

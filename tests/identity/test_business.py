@@ -178,7 +178,7 @@ def test_business_revoke_refuses_unknown_or_legal_representative(app, client, pe
     _register(client)
     with app.app_context():
         legal_id = db.session.scalar(select(Representation.id))
-    for value in (str(legal_id), "999", "abc"):
+    for value in (str(legal_id), "999", "abc", "-1", "3000000000", "9" * 25):
         response = form_post(client, f"/business/{TAX_CODE}", f"/business/{TAX_CODE}/revoke",
                              representation_id=value)
         assert response.status_code == 404, value

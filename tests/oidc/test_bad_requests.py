@@ -191,7 +191,7 @@ def test_authorize_bad_parameter_with_valid_client_error_redirect_or_page(rp, cl
     "changes",
     [{"prompt": "garbage"}, {"display": "garbage"}, {"ui_locales": "\u00fe" * 50},
      {"claims_locales": "!!"}, {"acr_values": "urn:unknown"}, {"login_hint": LONG[:2000]},
-     {"scope": "openid unknown_scope"}, {"state": "\u00e9\u0000\u202e"},
+     {"scope": "openid unknown_scope"}, {"state": "\u00e9\u202e"},
      {"nonce": "n" * 64}, {"max_age": ""}],
     ids=["prompt", "display", "ui_locales", "claims_locales", "acr_values", "login_hint",
          "unknown_scope", "state_unicode", "nonce_64", "max_age_empty"],
@@ -315,7 +315,8 @@ TOKEN_CASES = {
     "code_empty": ({"code": ""}, 400, "invalid_grant"),
     "code_duplicated": ("grant_type=authorization_code&code={code}&code={code}", 400,
                         "invalid_request"),
-    "code_garbage": ({"code": "\u00fe\u0000"}, 400, "invalid_grant"),
+    "code_garbage": ({"code": "\u00fe\u00ff"}, 400, "invalid_grant"),
+    "code_nul": ({"code": "\u00fe\u0000"}, 400, "invalid_request"),
     "code_oversized": ({"code": "c" * 5000}, 400, "invalid_grant"),
     "code_non_utf8": ("grant_type=authorization_code&code=%FF%FE", 400, "invalid_grant"),
     "unknown_parameter_duplicated": ("grant_type=authorization_code&code={code}&%FF=1&%FF=2",
@@ -521,3 +522,23 @@ def test_login_non_utf8_body_never_500(client):
     response = client.post("/login", data=b"personal_id=%FF%FE&password=%C0",
                            content_type="application/x-www-form-urlencoded")
     assert response.status_code == 400
+
+
+@pytest.mark.parametrize("method, path, data", [
+    ("get", "/authorize?client_id=a%00b&response_type=code", None),
+    ("get", "/signup?interaction=a%00b", None),
+    ("get", "/business/15004%0056787", None),
+    ("post", "/token", {"grant_type": "authorization_code", "code": "a\x00b"}),
+    ("post", "/revoke", {"token": "a\x00b"}),
+    ("post", "/signup", {"family_name": "Ph\x00m"}),
+    ("post", "/login", {"personal_id": "086090001234", "password": "x\x00"}),
+])
+def test_nul_byte_anywhere_is_400_before_any_view(client, method, path, data):
+    """PostgreSQL text refuses NUL (a 500 deep in a query): refused up front, JSON for the
+    protocol endpoints, a page for people."""
+    response = getattr(client, method)(path, data=data)
+    assert response.status_code == 400
+    if path in ("/token", "/revoke"):
+        assert response.get_json()["error"] == "invalid_request"
+    else:
+        assert "<html" in response.get_data(as_text=True)

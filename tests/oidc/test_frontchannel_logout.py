@@ -100,3 +100,18 @@ def test_frontchannel_logout_none_registered_redirects_straight(rp):
         "post_logout_redirect_uri": rp.reg["post_logout_redirect_uri"]})
     assert response.status_code == 302
     assert response.headers["Location"] == rp.reg["post_logout_redirect_uri"]
+
+
+def test_frontchannel_logout_on_sign_out_everywhere_from_my_account(register_rp, jwks):
+    """"Sign out everywhere" in "Tài khoản của tôi" ends the sessions as the sign-out button
+    does: the signed-out page frames each front-channel client with ``iss`` and ``sid``."""
+    rp = register_rp(frontchannel_logout_uri="https://rp.example.vn/frontchannel",
+                     frontchannel_logout_session_required=True)
+    _, tokens = rp.tokens()
+    sid = jwt.decode(tokens["id_token"], jwks, algorithms=ALGORITHMS).claims["sid"]
+    page = rp.http.get("/account/sessions").get_data(as_text=True)
+    response = rp.http.post("/account/sessions/end-all", data={"csrf_token": _csrf(page)})
+    assert response.status_code == 200
+    [src] = frame_sources(response)
+    assert query_of(src) == {"iss": ISSUER, "sid": sid}
+    assert "frame-src 'self' https://rp.example.vn;" in response.headers["Content-Security-Policy"]
