@@ -7,6 +7,7 @@ from sqlalchemy import delete, select
 
 from ..clock import now
 from ..extensions import db
+from ..oidc import storage
 from .models import Consent
 
 
@@ -43,10 +44,14 @@ def get_consents(citizen) -> list[Consent]:
 
 
 def revoke_consent(citizen, client_id: str) -> bool:
-    """Forget the consent, so the client's next request asks again; False if there was none.
-    Commits. The caller then revokes the client's tokens (``storage.revoke_tokens_for``)."""
+    """Withdraw consent: forget it, so the client's next request asks again, and revoke every
+    token the client holds for the person, offline ones included, in one transaction (never
+    one without the other). False, changing nothing, if there was no consent."""
     result = db.session.execute(
         delete(Consent).where(Consent.citizen_id == citizen.id, Consent.client_id == client_id)
     )
-    db.session.commit()
-    return result.rowcount == 1
+    if result.rowcount != 1:
+        db.session.rollback()
+        return False
+    storage.revoke_tokens_for(citizen.id, client_id)  # commits the deletion with it
+    return True

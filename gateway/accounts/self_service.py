@@ -256,7 +256,6 @@ def revoke(client_id: str):
         return render_error_page(400, "csrf", None)
     if len(client_id) > 48 or not revoke_consent(citizen, client_id):
         return render_error_page(404)
-    storage.revoke_tokens_for(citizen.id, client_id)
     return redirect(url_for("self_service.agencies", revoked=1), code=303)
 
 
