@@ -171,7 +171,7 @@ def _recovery_codes_left(citizen_id: int) -> int:
 @bp.route("/security", methods=["GET", "POST"])
 def security():
     """Enrol an authenticator app (shown as a QR code) and get recovery codes once; remove it
-    after typing the password again."""
+    after typing the password again (a new app only after that)."""
     citizen = _signed_in()
     if citizen is None:
         return _to_login()
@@ -180,7 +180,12 @@ def security():
     enrolled = totp.has_second_factor(citizen.id)
     action = request.form.get("action")
     status = 200
-    if request.method == "POST" and action == "start" and LogoutForm().validate_on_submit():
+    if request.method == "POST" and action in ("start", "confirm") and enrolled:
+        # Replacing the app would drop the old one and every recovery code on the strength of
+        # an open session alone: removing it (password typed again) comes first.
+        session.pop("totp_pending_secret", None)
+        status = 409
+    elif request.method == "POST" and action == "start" and LogoutForm().validate_on_submit():
         session["totp_pending_secret"] = totp.create_secret()
     elif action == "confirm" and form.validate_on_submit():
         secret = session.get("totp_pending_secret")
@@ -217,6 +222,7 @@ def security():
         "accounts/security.html", citizen=citizen, enrolled=enrolled, secret=secret, qr=qr,
         form=form, start_form=LogoutForm(), remove_form=remove_form,
         codes_left=_recovery_codes_left(citizen.id) if enrolled else None,
+        status_conflict=status == 409,
     ), status
 
 

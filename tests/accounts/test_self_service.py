@@ -187,6 +187,31 @@ def test_remove_second_factor_needs_the_password(app, factory, clock):
     assert _otp(secret, clock)  # the old app's codes are simply no longer asked for
 
 
+def test_replacing_the_authenticator_needs_removing_it_first_with_the_password(app, factory,
+                                                                               clock):
+    """An open session alone must not swap the second factor (and every recovery code)."""
+    import pyotp
+
+    from gateway.accounts import totp
+
+    citizen = factory.citizen()
+    http = signed_in(app, citizen)
+    secret, _ = enrol_totp(http, clock)
+    page = html(http.get("/account/security?lang=en"))
+    assert 'name="action" value="start"' not in page
+    assert "remove this one first" in page
+    started = post_form(http, "/account/security", "/account/security?lang=en",
+                        {"action": "start"})
+    assert started.status_code == 409
+    assert '<code class="secret">' not in html(started)
+    other = pyotp.random_base32()
+    confirmed = post_form(http, "/account/security", "/account/security",
+                          {"action": "confirm", "code": pyotp.TOTP(other).at(clock.now())})
+    assert confirmed.status_code == 409
+    with app.app_context():
+        assert totp.get_credential(citizen["id"]).secret == secret
+
+
 # -- connected agencies --------------------------------------------------------------------------
 
 
