@@ -109,7 +109,7 @@ class TokenIssuingMixin:
         super().validate_token_request()
         # Before the code is consumed or the refresh token rotated: an error leaves them usable.
         self.request.resource_indicator = self.get_token_resource(
-            resources.get_requested_resource(self.request.payload.datalist)
+            resources.get_requested_resource(self.request.payload.datalist, self.request.client)
         )
 
     def get_token_resource(self, requested: str | None) -> str | None:

@@ -32,6 +32,9 @@ from ..extensions import db
               help="With --resource-server: a resource indicator (RFC 8707) of this API, an "
                    "absolute https URI; access tokens requested for it have it as aud. Repeat "
                    "for several.")
+@click.option("--allowed-resource", "allowed_resources", multiple=True, metavar="URI",
+              help="An API (a resource server's --resource) this client may ask access tokens "
+                   "for with the resource parameter (RFC 8707). Repeat for several.")
 @click.option("--access-token-format", default="opaque", show_default=True,
               type=click.Choice(["opaque", "jwt"]),
               help="jwt: signed RFC 9068 access tokens an API can verify with /jwks.")

@@ -72,9 +72,11 @@ def create_client(*, client_name: str, redirect_uris: list[str],
                   id_token_signed_response_alg: str = "RS256",
                   client_id: str | None = None, resource_server: bool = False,
                   access_token_format: str = "opaque",
-                  resource_indicators: list[str] = ()) -> tuple[OAuth2Client, str | None]:
+                  resource_indicators: list[str] = (),
+                  allowed_resources: list[str] = ()) -> tuple[OAuth2Client, str | None]:
     """Validate and register a client. Returns ``(client, secret)``; the secret is shown once.
-    ``resource_indicators`` (RFC 8707) only for a resource server."""
+    ``resource_indicators`` (RFC 8707) only for a resource server; ``allowed_resources``: the
+    APIs whose tokens this client may ask for (``resource``)."""
     if not client_name or len(client_name) > 200:
         raise InvalidClientMetadata("client_name: required, at most 200 characters")
     if not redirect_uris:
@@ -107,6 +109,11 @@ def create_client(*, client_name: str, redirect_uris: list[str],
         list(resource_indicators),
         allow_loopback_http=current_app.config.get("ENV") == "development",
     )
+    allowed_resources = [
+        validate_uri(uri, "allowed_resources",
+                     allow_loopback_http=current_app.config.get("ENV") == "development")
+        for uri in dict.fromkeys(allowed_resources)
+    ]
     client_id = client_id or secrets.token_urlsafe(18)
     if get_client(client_id) is not None:
         raise InvalidClientMetadata("client_id: already registered")
@@ -129,6 +136,8 @@ def create_client(*, client_name: str, redirect_uris: list[str],
         "access_token_format": access_token_format,
         # RFC 8707: the resources this resource server answers for (access token ``aud``).
         "resource_indicators": resource_indicators,
+        # RFC 8707: the APIs this client may ask access tokens for (``resource``).
+        "allowed_resources": allowed_resources,
     })
     db.session.add(client)
     db.session.commit()

@@ -83,7 +83,7 @@ class AuthorizationCodeGrant(TokenIssuingMixin, grants.AuthorizationCodeGrant):
         redirect_uri = super().validate_authorization_request()
         # RFC 8707 §2.1: the resource is checked here and stored with the code.
         try:
-            resources.get_requested_resource(self.request.payload.datalist)
+            resources.get_requested_resource(self.request.payload.datalist, self.request.client)
         except resources.InvalidTargetError as error:
             error.redirect_uri = redirect_uri
             error.state = self.request.payload.state

@@ -126,6 +126,12 @@ class OAuth2Client(db.Model, OAuth2ClientMixin):
         return self.client_metadata.get("resource_indicators") or []
 
     @property
+    def allowed_resources(self) -> list[str]:
+        """The APIs (RFC 8707 resource indicators) this client may get access tokens for:
+        ``create-client --allowed-resource``; none unless an administrator said so."""
+        return self.client_metadata.get("allowed_resources") or []
+
+    @property
     def access_token_format(self) -> str:
         """``jwt`` for RFC 9068 access tokens, else ``opaque`` (gateway client metadata)."""
         return self.client_metadata.get("access_token_format") or "opaque"

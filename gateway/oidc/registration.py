@@ -305,9 +305,10 @@ class LogoutClientMetadataClaims(_LogoutClaims):
 
 class TokenClientMetadataClaims(BaseClaims):
     """Gateway metadata for the access tokens a client receives: ``access_token_format``
-    ``opaque`` (default) or ``jwt`` (RFC 9068). ``resource_server`` and ``resource_indicators``
-    are not registrable: only an administrator makes a client a resource server
-    (``create-client --resource-server --resource URI``)."""
+    ``opaque`` (default) or ``jwt`` (RFC 9068). ``resource_server``, ``resource_indicators`` and
+    ``allowed_resources`` are not registrable: only an administrator makes a client a resource
+    server (``create-client --resource-server --resource URI``) or lets one ask for tokens for
+    an API (``--allowed-resource URI``)."""
 
     REGISTERED_CLAIMS = ["access_token_format"]
 
@@ -465,7 +466,7 @@ class ClientConfigurationEndpoint(_MetadataMixin, _ConfigurationEndpoint):
     #: Set at registration, never changed by an update.
     FIXED_METADATA = ("agency_name", "agency_level", "administrative_unit_code",
                       # Set by an administrator (``create-client``), never by the client.
-                      "resource_server", "resource_indicators")
+                      "resource_server", "resource_indicators", "allowed_resources")
 
     def authenticate_token(self, request):
         token = _bearer_token(request)

@@ -5,6 +5,8 @@ the token's audience (RFC 9068 §4) instead of trusting any token of the gateway
   indicators (``--resource``): absolute https URIs (loopback http in development), no fragment
   (§2), each held by one client only. Kept in the client metadata ``resource_indicators``;
   never registrable by the client itself (RFC 7591/7592).
+- A client asks only for the APIs an administrator allowed it (``create-client
+  --allowed-resource URI``; never registrable): otherwise ``invalid_target``.
 - At most one ``resource`` per request (``/authorize`` and ``/token``): the token has a single
   audience. Several, or one no resource server holds: ``invalid_target`` (§2).
 - With a resource the access token's ``aud`` (JWT and introspection) is that resource; without,
@@ -41,8 +43,9 @@ def validate_resource_indicators(resources: list[str], *, allow_loopback_http: b
     return checked
 
 
-def get_requested_resource(datalist) -> str | None:
-    """The one ``resource`` of a request, which a resource server must hold; None without."""
+def get_requested_resource(datalist, client) -> str | None:
+    """The one ``resource`` of a request, which a resource server must hold and ``client`` be
+    allowed (``create-client --allowed-resource``); None without."""
     values = datalist.get("resource") or []
     if len(values) > 1:
         raise InvalidTargetError("Only one 'resource' per request: a token has one audience.")
@@ -51,6 +54,9 @@ def get_requested_resource(datalist) -> str | None:
     if storage.get_resource_server(values[0]) is None:
         # Not echoed: a description must be printable ASCII (RFC 6749 §5.2).
         raise InvalidTargetError("'resource' is not a resource registered at this gateway.")
+    if values[0] not in client.allowed_resources:
+        # Otherwise any client could mint tokens whose audience is any agency's API.
+        raise InvalidTargetError("This client may not get tokens for this 'resource'.")
     return values[0]
 
 

@@ -216,7 +216,7 @@ def test_doc_client_credentials_jwt_verified_and_introspected(gateway, tmp_path)
     resource_server = _create_client(gateway, "--resource-server", "--resource", resource)
     api = _create_client(gateway, "--grant-type", "authorization_code", "--grant-type",
                          "client_credentials", "--scope", "hotich.read",
-                         "--access-token-format", "jwt")
+                         "--access-token-format", "jwt", "--allowed-resource", resource)
     result = run_doc_example("curl-client-credentials", gateway, api["client_id"],
                              api["client_secret"], RESOURCE=resource)
     assert result.returncode == 0, result.stderr

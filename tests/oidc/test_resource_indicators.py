@@ -42,14 +42,16 @@ def soyte_api(runner) -> dict:
 def caller(runner) -> dict:
     """An agency back-end with JWT access tokens for the client credentials grant."""
     return created(create_client(runner, "--grant-type", "client_credentials", "--scope",
-                                 "hotich.read", "--access-token-format", "jwt"))
+                                 "hotich.read", "--access-token-format", "jwt",
+                                 "--allowed-resource", HOTICH, "--allowed-resource", SOYTE))
 
 
 @pytest.fixture
 def jwt_offline_rp(client, factory):
     return TracingRelyingParty(
         client, factory.oauth_client(grant_types=["authorization_code", "refresh_token"],
-                                     access_token_format="jwt"),
+                                     access_token_format="jwt",
+                                     allowed_resources=[HOTICH, SOYTE]),
         factory.citizen(),
     )
 
@@ -198,7 +200,7 @@ def test_resource_introspection_other_api_token_inactive(client, caller, hotich_
 def test_resource_opaque_token_introspection_audience(client, runner, hotich_api):
     """Opaque access tokens carry the resource too: introspection ``aud``."""
     party = created(create_client(runner, "--grant-type", "client_credentials", "--scope",
-                                  "hotich.read"))
+                                  "hotich.read", "--allowed-resource", HOTICH))
     token = client_credentials(client, party, resource=HOTICH).get_json()["access_token"]
     assert token.count(".") == 0
     assert introspect(client, hotich_api, token)["aud"] == HOTICH
@@ -278,3 +280,25 @@ def test_resource_indicators_not_registrable(client, initial_access_token, calle
     assert updated.status_code == 200, updated.get_json()
     assert not updated.get_json().get("resource_indicators")
     _error(client_credentials(client, caller, resource=SOYTE), 400, "invalid_target")
+
+
+def test_resource_not_allowed_for_this_client_invalid_target(client, runner, rp, hotich_api):
+    """Without ``--allowed-resource`` a client gets no token for an agency's API, by any grant
+    (else any registered client could mint tokens whose ``aud`` is that API)."""
+    party = created(create_client(runner, "--grant-type", "client_credentials", "--scope",
+                                  "hotich.read", "--access-token-format", "jwt"))
+    _error(client_credentials(client, party, resource=HOTICH), 400, "invalid_target")
+    params, response = rp.authorize(resource=HOTICH)
+    assert rp.redirect_result(response)["error"] == "invalid_target"
+    _, result = rp.code_flow()
+    _error(rp.token(result["code"], resource=HOTICH), 400, "invalid_target")
+    assert rp.token(result["code"]).status_code == 200  # the refused request left the code
+
+
+def test_allowed_resources_not_registrable(client, initial_access_token):
+    response = client.post("/register", json={
+        "client_name": "Self-registered", "redirect_uris": ["https://rp.example.vn/cb"],
+        "allowed_resources": [HOTICH]},
+        headers={"Authorization": f"Bearer {initial_access_token}"})
+    assert response.status_code == 201, response.get_json()
+    assert "allowed_resources" not in response.get_json()
