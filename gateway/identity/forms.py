@@ -142,8 +142,8 @@ class SignupForm(FlaskForm):
 
 
 class FindPersonForm(FlaskForm):
-    class Meta:
-        csrf = False  # a search (GET) changes nothing
+    """Posted, not a GET query: personal ID numbers stay out of URLs (proxy logs, browser
+    history of a shared commune computer)."""
 
     personal_id = _personal_id_field()
 

@@ -177,14 +177,14 @@ def officer_required(view):
     return wrapped
 
 
-@bp.get("/officer")
+@bp.route("/officer", methods=["GET", "POST"])
 @officer_required
 def officer():
-    find = FindPersonForm(request.args)
+    find = FindPersonForm()
     person = verify_form = refusal = None
     status = 200
-    if request.args.get("personal_id") is not None:
-        if find.validate():
+    if request.method == "POST":
+        if find.validate_on_submit():
             person = get_citizen_by_personal_id(find.personal_id.data)
             if person is None:
                 find.personal_id.errors.append(

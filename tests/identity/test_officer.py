@@ -63,11 +63,10 @@ def test_officer_verifies_resident_raises_to_level_2(app, client, people, clock)
     officer = _officer(people)
     resident = people.citizen(ward_code=PHUOC_HAU)
     people.sign_in(officer)
-    page = client.get(f"/officer?personal_id={resident['personal_id']}")
+    page = form_post(client, "/officer", personal_id=resident["personal_id"])
     assert page.status_code == 200
     assert resident["name"] in page.get_data(as_text=True)
-    response = form_post(client, f"/officer?personal_id={resident['personal_id']}",
-                         "/officer/verify", personal_id=resident["personal_id"],
+    response = form_post(client, "/officer", "/officer/verify", personal_id=resident["personal_id"],
                          document="chip_id_card")
     body = response.get_data(as_text=True)
     assert response.status_code == 200, body[:500]
@@ -87,7 +86,7 @@ def test_officer_verifies_resident_recorded_under_predecessor_commune(app, clien
     officer = _officer(people)
     resident = people.citizen(ward_code="29596")
     people.sign_in(officer)
-    form_post(client, f"/officer?personal_id={resident['personal_id']}", "/officer/verify",
+    form_post(client, "/officer", "/officer/verify",
               personal_id=resident["personal_id"], document="id_card")
     assert _level(app, resident) == 2
 
@@ -96,7 +95,7 @@ def test_officer_cannot_verify_resident_of_another_commune(app, client, people):
     officer = _officer(people)
     outsider = people.citizen(ward_code=LONG_CHAU)
     people.sign_in(officer)
-    page = client.get(f"/officer?personal_id={outsider['personal_id']}")
+    page = form_post(client, "/officer", personal_id=outsider["personal_id"])
     assert page.status_code == 403
     assert "không cư trú tại xã, phường của bạn" in page.get_data(as_text=True)
     assert outsider["name"] not in page.get_data(as_text=True)  # nothing shown about them
@@ -137,8 +136,12 @@ def test_officer_verify_refuses_bad_input(app, client, people):
     unknown = form_post(client, "/", "/officer/verify", personal_id="086090099999",
                         document="chip_id_card")
     assert unknown.status_code == 404
-    assert client.get("/officer?personal_id=12ab").status_code == 400
-    assert client.get("/officer?personal_id=086090099999").status_code == 404
+    assert form_post(client, "/officer", personal_id="12ab").status_code == 400
+    assert form_post(client, "/officer", personal_id="086090099999").status_code == 404
+    assert client.post("/officer", data={"personal_id": resident["personal_id"]}
+                       ).status_code == 400  # no CSRF token
+    # The search is a POST: the personal ID number never appears in a URL.
+    assert 'method="post"' in client.get("/officer").get_data(as_text=True)
     assert _level(app, resident) == 1
 
 
