@@ -19,6 +19,7 @@ from flask_babel import lazy_gettext as _l
 from ..clock import now
 from ..errors import render_error_page
 from ..extensions import db
+from ..identity.services import update_contact_details
 from ..identity.units import get_unit
 from ..oidc import storage
 from ..oidc.claims import SCOPE_CLAIMS, describe_scopes
@@ -28,7 +29,6 @@ from .authentication import TooManyAttempts, authenticate
 from .browser import current_user_session, end_session
 from .consent import get_consents, revoke_consent
 from .forms import ContactForm, LogoutForm, PasswordConfirmForm, TotpEnrolForm
-from .models import RecoveryCode
 
 bp = Blueprint("self_service", __name__, url_prefix="/account")
 
@@ -141,10 +141,8 @@ def overview():
     status, saved = 200, False
     if request.method == "POST":
         if form.validate_on_submit():
-            if form.email.data != citizen.email:
-                citizen.email, citizen.email_verified = form.email.data, False
-            if form.phone_number.data != citizen.phone_number:
-                citizen.phone_number, citizen.phone_number_verified = form.phone_number.data, False
+            update_contact_details(citizen, email=form.email.data,
+                                   phone_number=form.phone_number.data)
             db.session.commit()
             saved = True
         else:
@@ -159,13 +157,6 @@ def overview():
 
 
 # -- second factor -------------------------------------------------------------------------------
-
-
-def _recovery_codes_left(citizen_id: int) -> int:
-    return db.session.scalar(
-        db.select(db.func.count(RecoveryCode.id))
-        .where(RecoveryCode.citizen_id == citizen_id, RecoveryCode.used_at.is_(None))
-    )
 
 
 @bp.route("/security", methods=["GET", "POST"])
@@ -221,7 +212,7 @@ def security():
     return render_template(
         "accounts/security.html", citizen=citizen, enrolled=enrolled, secret=secret, qr=qr,
         form=form, start_form=LogoutForm(), remove_form=remove_form,
-        codes_left=_recovery_codes_left(citizen.id) if enrolled else None,
+        codes_left=totp.count_recovery_codes_left(citizen.id) if enrolled else None,
         status_conflict=status == 409,
     ), status
 

@@ -94,6 +94,13 @@ def _replace_recovery_codes(citizen_id: int) -> list[str]:
     return codes
 
 
+def count_recovery_codes_left(citizen_id: int) -> int:
+    return db.session.scalar(
+        select(db.func.count(RecoveryCode.id))
+        .where(RecoveryCode.citizen_id == citizen_id, RecoveryCode.used_at.is_(None))
+    )
+
+
 def verify_second_factor(citizen_id: int, code: str) -> bool:
     """Check a TOTP code (once per time step) or an unused recovery code. Commits."""
     credential = get_credential(citizen_id)

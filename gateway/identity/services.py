@@ -66,3 +66,13 @@ def create_citizen(
     )
     db.session.add(citizen)
     return citizen
+
+
+def update_contact_details(citizen: Citizen, *, email: str | None,
+                           phone_number: str | None) -> None:
+    """The person's own email and phone; a changed one is no longer verified. The caller
+    commits."""
+    if email != citizen.email:
+        citizen.email, citizen.email_verified = email, False
+    if phone_number != citizen.phone_number:
+        citizen.phone_number, citizen.phone_number_verified = phone_number, False
