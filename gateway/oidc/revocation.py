@@ -4,8 +4,10 @@
 - Revoking a refresh token revokes its family: every refresh and access token descended from the
   same grant (§2.1 "SHOULD also invalidate all access tokens based on the same authorization
   grant"). Revoking an access token revokes it (and the refresh token stored beside it).
-- An unknown token, or one issued to another client, gets 200 and changes nothing (§2.2):
-  the answer tells a caller nothing about tokens that are not theirs.
+- An unknown token gets 200 (§2.2). A token issued to another client also gets 200 and is left
+  alone: §2.1 says such a request "is refused", but an error would tell the caller that the
+  string is a live token of someone else (a token oracle), so the gateway answers as for an
+  unknown one; nothing is revoked either way (Keycloak and node oidc-provider do the same).
 """
 
 from __future__ import annotations
