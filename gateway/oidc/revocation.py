@@ -7,7 +7,7 @@
 - An unknown token gets 200 (§2.2). A token issued to another client also gets 200 and is left
   alone: §2.1 says such a request "is refused", but an error would tell the caller that the
   string is a live token of someone else (a token oracle), so the gateway answers as for an
-  unknown one; nothing is revoked either way (Keycloak and node oidc-provider do the same).
+  unknown one; nothing is revoked either way.
 """
 
 from __future__ import annotations
