@@ -1,6 +1,7 @@
 # Two commands for a fresh machine (see README.md):
 #   make demo   - set everything up, start the gateway and both portals, print demo accounts
-#   make test   - set everything up and run the whole test suite (what CI runs)
+#   make test   - set everything up and run the whole test suite (what CI runs): once on
+#                 SQLite, then again on PostgreSQL + Redis (make test-postgresql)
 
 PYTHON ?= python3
 VENV   := .venv
@@ -8,7 +9,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 FLASK  := $(BIN)/flask --app gateway
 
-.PHONY: install translations chromium demo test lint clean
+.PHONY: install translations chromium demo test test-sqlite test-postgresql lint clean
 
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -37,8 +38,23 @@ demo: install
 lint: $(STAMP)
 	$(BIN)/ruff check gateway clients tests
 
+# Two runs, one after the other: the storage the app fixture uses is the difference.
 test: install chromium lint
-	$(BIN)/python -m pytest
+	@$(MAKE) --no-print-directory test-sqlite
+	@$(MAKE) --no-print-directory test-postgresql
+
+# Every test, the live and browser ones included; the app fixture on a new SQLite file per test.
+test-sqlite: install
+	@echo "== test run 1/2: SQLite (a new database file per test), live and browser tests included =="
+	GATEWAY_TEST_DATABASE=sqlite $(BIN)/python -m pytest
+
+# The in-process tests again with the app fixture on one throw-away PostgreSQL database on
+# 127.0.0.1:5432 (emptied before each test) and Redis on 127.0.0.1:6379 (a key prefix per test,
+# deleted afterwards); they skip, saying why, where either is not running. The live tests start
+# their own servers with their own storage: they ran in the first run.
+test-postgresql: install
+	@echo "== test run 2/2: PostgreSQL 127.0.0.1:5432 + Redis 127.0.0.1:6379, live tests excluded =="
+	GATEWAY_TEST_DATABASE=postgresql $(BIN)/python -m pytest -m "not live"
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache
