@@ -683,14 +683,18 @@ def get_logout_deliveries_for_session(sid: str) -> list[LogoutDelivery]:
 
 
 def claim_logout_delivery(delivery: LogoutDelivery, lease: int) -> bool:
-    """Take a due delivery for one attempt (compare-and-set on ``next_attempt_at``), so the
-    inline attempt at logout and a worker, or two workers, never post the same one at once.
-    Holding it pushes ``next_attempt_at`` by ``lease`` seconds, in case the attempt dies."""
+    """Take a due delivery for one attempt (compare-and-set: still pending and still due), so
+    the inline attempt at logout and a worker, or two workers, never post the same one at once.
+    Holding it pushes ``next_attempt_at`` by ``lease`` seconds, in case the attempt dies.
+
+    The condition is on the row as it is now, not on ``delivery``'s attributes: after any
+    commit those reload, and would show another worker's claim as the value to compare with."""
+    current = now()
     result = db.session.execute(
         update(LogoutDelivery)
         .where(LogoutDelivery.id == delivery.id, LogoutDelivery.status == "pending",
-               LogoutDelivery.next_attempt_at == delivery.next_attempt_at)
-        .values(next_attempt_at=now() + lease)
+               LogoutDelivery.next_attempt_at <= current)
+        .values(next_attempt_at=current + lease)
     )
     db.session.commit()
     if result.rowcount != 1:

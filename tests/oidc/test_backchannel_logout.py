@@ -31,11 +31,13 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 
 class LogoutReceiver:
     """A relying party's ``backchannel_logout_uri``: records each POST and answers with the
-    next status of ``statuses`` (the last one repeats)."""
+    next status of ``statuses`` (the last one repeats); ``on_post``, when set, runs before it
+    answers (the gateway's attempt is then in progress)."""
 
     def __init__(self):
         self.posts: list[dict] = []
         self.statuses = [200]
+        self.on_post = None
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -44,6 +46,8 @@ class LogoutReceiver:
                 body = self.rfile.read(length).decode()
                 receiver.posts.append({"path": self.path, "body": body,
                                        "content_type": self.headers.get("Content-Type")})
+                if receiver.on_post is not None:
+                    receiver.on_post()
                 status = receiver.statuses[min(len(receiver.posts), len(receiver.statuses)) - 1]
                 self.send_response(status)
                 self.send_header("Content-Length", "0")
@@ -272,6 +276,47 @@ def test_backchannel_logout_left_to_worker_when_inline_budget_zero(backchannel_r
     assert deliveries(runner, "pending")[0]["attempts"] == 0
     assert "delivered 1" in runner.invoke(args=["deliver-logouts"]).output
     assert len(receiver.posts) == 1
+
+
+def test_deliver_logouts_skips_delivery_another_worker_claimed_during_its_pass(
+        register_rp, receiver, runner, app):
+    """Two workers (several nodes): while this pass posts the first delivery, another worker
+    claims the second one; this pass must leave it to that worker, not post it again. (The
+    claim once compared against the row as reloaded after the first commit: it always won.)"""
+    from gateway.extensions import db
+    from gateway.oidc import storage
+    from gateway.oidc.models import LogoutDelivery
+
+    app.config["LOGOUT_DELIVERY_INLINE_BUDGET"] = 0
+    first = register_rp(backchannel_logout_uri=receiver.uri,
+                        redirect_uris=["https://first.example.vn/callback"],
+                        post_logout_redirect_uris=["https://first.example.vn/bye"])
+    second = register_rp(citizen=first.citizen, backchannel_logout_uri=receiver.uri,
+                         redirect_uris=["https://second.example.vn/callback"])
+    _, first_tokens = first.tokens()
+    second.tokens()
+    logout_with_hint(first, first_tokens["id_token"])
+    pending = deliveries(runner, "pending")
+    assert len(pending) == 2 and receiver.posts == []
+    later = max(row["id"] for row in pending)
+    claimed = []
+
+    def other_worker_claims_the_second():
+        if claimed:
+            return
+        with app.app_context():
+            delivery = db.session.get(LogoutDelivery, later)
+            claimed.append(storage.claim_logout_delivery(
+                delivery, app.config["LOGOUT_DELIVERY_LEASE"]))
+            db.session.remove()
+
+    receiver.on_post = other_worker_claims_the_second
+    output = runner.invoke(args=["deliver-logouts"]).output
+    assert claimed == [True]
+    assert "delivered 1," in output and "skipped 1" in output, output
+    assert len(receiver.posts) == 1
+    [row] = [row for row in deliveries(runner) if row["id"] == later]
+    assert row["status"] == "pending" and row["attempts"] == 0
 
 
 def test_backchannel_logout_on_account_sign_out(backchannel_rp, receiver, jwks, clock):
