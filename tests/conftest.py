@@ -149,19 +149,31 @@ def _suite_postgresql():
 def _suite_redis():
     """``GATEWAY_TEST_DATABASE=postgresql``: Redis on 127.0.0.1:6379; yields a function giving
     a new key prefix per test. Every key under the session's prefixes is deleted afterwards."""
+    connection = connect_redis()
+    session_prefix = f"gateway-test-{secrets.token_hex(4)}"
+    counter = itertools.count(1)
+    yield lambda: f"{session_prefix}-{next(counter)}:"
+    delete_redis_keys(connection, f"{session_prefix}-*")
+    connection.close()
+
+
+def connect_redis():
+    """A connection to the Redis on 127.0.0.1:6379; skip the test, saying why, where the redis
+    package or the server is absent."""
     redis = pytest.importorskip("redis", reason="the redis package is not installed")
     connection = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=3)
     try:
         connection.ping()
     except redis.RedisError as exc:
+        connection.close()
         pytest.skip(f"Redis is not reachable at {REDIS_URL} ({exc.__class__.__name__})")
-    session_prefix = f"gateway-test-{secrets.token_hex(4)}"
-    counter = itertools.count(1)
-    yield lambda: f"{session_prefix}-{next(counter)}:"
-    keys = list(connection.scan_iter(match=f"{session_prefix}-*", count=1000))
+    return connection
+
+
+def delete_redis_keys(connection, pattern: str) -> None:
+    keys = list(connection.scan_iter(match=pattern, count=1000))
     if keys:
         connection.delete(*keys)
-    connection.close()
 
 
 @pytest.fixture

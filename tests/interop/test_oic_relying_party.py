@@ -121,7 +121,8 @@ def _answers(url: str) -> bool:
 
 @pytest.fixture(scope="module")
 def gateway(tmp_path_factory) -> Gateway:
-    """The gateway as operators run it: CLI set-up, then waitress on a free loopback port."""
+    """The gateway set up as operators do (CLI), served by waitress (as by the demo; production
+    uses gunicorn, tests/live/test_two_nodes.py) on a free loopback port."""
     instance = tmp_path_factory.mktemp("interop-instance")
     port, rp_port = _free_port(), _free_port()
     issuer = f"http://{HOST}:{port}"
