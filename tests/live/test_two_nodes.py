@@ -149,7 +149,8 @@ def nodes(tmp_path, shared_storage):
     for port in NODE_PORTS:
         _check_port_free(port)
     database_url, redis_prefix = shared_storage
-    environ = _environment(tmp_path, database_url, redis_prefix, secrets.token_urlsafe(32))
+    environ = _environment(tmp_path, database_url, redis_prefix,
+                           "two-nodes-" + secrets.token_urlsafe(32))
     _flask(environ, "init-db")
     _flask(environ, "create-citizen", "--personal-id", PERSONAL_ID, "--family-name", "Nguyễn",
            "--middle-name", "Văn", "--given-name", "An", "--birthdate", "1990-01-01",
