@@ -37,6 +37,7 @@ demo: install
 
 lint: $(STAMP)
 	$(BIN)/ruff check gateway clients tests
+	$(BIN)/lint-imports
 
 # Two runs, one after the other: the storage the app fixture uses is the difference.
 test: install chromium lint
