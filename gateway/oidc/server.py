@@ -25,7 +25,7 @@ from flask import request as flask_request
 from joserfc import jwt
 
 from ..clock import now
-from . import keys, logout, storage
+from . import keys, logout, registry, storage
 from .claims import create_user_info
 from .client_auth import PrivateKeyJWT
 from .client_credentials import ClientCredentialsGrant
@@ -33,7 +33,8 @@ from .grants import AuthorizationCodeGrant, OpenIDCode, S256CodeChallenge
 from .introspection import IntrospectionEndpoint
 from .ports import get_ports
 from .refresh import OpenIDRefresh, RefreshTokenGrant
-from .registration import CLAIMS_CLASSES, ClientConfigurationEndpoint, ClientRegistrationEndpoint
+from .client_metadata import CLAIMS_CLASSES
+from .registration import ClientConfigurationEndpoint, ClientRegistrationEndpoint
 from .request_objects import RequestObjectExtension
 from .resources import InvalidTargetError
 from .revocation import RevocationEndpoint
@@ -259,3 +260,4 @@ def init_app(app) -> None:
         {"authorization_code": app.config["ACCESS_TOKEN_LIFETIME"]},
     )
     authorization.init_app(app)
+    registry.init_app(app)
