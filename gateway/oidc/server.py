@@ -29,11 +29,11 @@ from . import keys, logout, registry, storage
 from .claims import create_user_info
 from .client_auth import PrivateKeyJWT
 from .client_credentials import ClientCredentialsGrant
+from .client_metadata import CLAIMS_CLASSES
 from .grants import AuthorizationCodeGrant, OpenIDCode, S256CodeChallenge
 from .introspection import IntrospectionEndpoint
 from .ports import get_ports
 from .refresh import OpenIDRefresh, RefreshTokenGrant
-from .client_metadata import CLAIMS_CLASSES
 from .registration import ClientConfigurationEndpoint, ClientRegistrationEndpoint
 from .request_objects import RequestObjectExtension
 from .resources import InvalidTargetError
