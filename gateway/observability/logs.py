@@ -4,7 +4,8 @@ every line written during a request, and a redacting filter as defence in depth.
 The gateway never logs secrets on purpose: the access log names endpoints, never paths, query
 strings or bodies. The filter masks what would still slip through (a library's message, an
 exception's text): 12-digit runs (personal ID numbers), JWTs, ``Bearer``/``Basic`` credentials
-and long random strings (codes, tokens, secrets and handles are 32 or more URL-safe characters).
+and long random strings (codes, tokens, secrets and handles are 32 or more URL-safe characters,
+mixed case).
 """
 
 from __future__ import annotations
@@ -25,8 +26,9 @@ _PATTERNS = [
     (re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]+"), r"\1 " + MASK),
     # personal ID numbers: exactly twelve digits
     (re.compile(r"(?<!\d)\d{12}(?!\d)"), MASK),
-    # opaque tokens, codes, client secrets, SSO handles, digests: long URL-safe runs
-    (re.compile(r"[A-Za-z0-9_-]{32,}"), MASK),
+    # opaque tokens, codes, client secrets, SSO handles: runs of 32+ URL-safe characters with
+    # an upper-case letter (random ones have one, snake_case names in tracebacks do not)
+    (re.compile(r"(?<![A-Za-z0-9_-])(?=[A-Za-z0-9_-]*[A-Z])[A-Za-z0-9_-]{32,}"), MASK),
 ]
 
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"
