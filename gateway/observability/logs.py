@@ -55,7 +55,11 @@ class RedactingFilter(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         if not isinstance(record.msg, dict):
-            record.msg = redact(record.getMessage())
+            try:
+                message = record.getMessage()
+            except (TypeError, ValueError):  # arguments that do not fit the format
+                message = f"{record.msg} (unformattable arguments)"
+            record.msg = redact(str(message))
             record.args = None
         if record.exc_info:
             record.exc_text = logging.Formatter().formatException(record.exc_info)

@@ -123,3 +123,10 @@ def test_authlib_never_logs_below_info_even_at_debug(app):
     assert app.config["LOG_LEVEL"] == "DEBUG"
     assert logging.getLogger("authlib").getEffectiveLevel() == logging.INFO
     assert ISSUER  # the app under test is the usual one
+
+
+def test_a_message_whose_arguments_do_not_fit_is_still_logged_redacted(app, capsys):
+    capsys.readouterr()
+    logging.getLogger("tests.observability").info("code %d for 086090000123", "not-a-number")
+    [line] = json_lines(capsys.readouterr().err)
+    assert line["message"] == "code %d for [redacted] (unformattable arguments)"
