@@ -25,6 +25,7 @@ from flask import request as flask_request
 from joserfc import jwt
 
 from ..clock import now
+from ..observability import metrics
 from . import keys, logout, registry, storage
 from .claims import create_user_info
 from .client_auth import PrivateKeyJWT
@@ -110,6 +111,7 @@ class AuthorizationServer(_FlaskAuthorizationServer):
             access_token_format=request.client.access_token_format,
             resource=getattr(request, "resource_indicator", None),
         )
+        metrics.count_token_issued(request.payload.grant_type)
         # Single logout: this client now takes part in the SSO session (logout.py).
         logout.record_participant(code.sid if code is not None else None,
                                   request.client.client_id,
