@@ -53,8 +53,9 @@ preload_app = False
 #: the proxy can reach ``bind``.
 forwarded_allow_ips = os.environ.get("GUNICORN_FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
 
-#: No access log: request lines carry ``id_token_hint``, ``login_hint`` and QR sign-in codes,
-#: which never reach a log (the reverse proxy's log is the access log). Errors go to stderr.
+#: No gunicorn access log: request lines carry ``id_token_hint``, ``login_hint`` and QR sign-in
+#: codes, which never reach a log. The gateway writes its own access line per request
+#: (``gateway.access``: endpoint names, never paths). gunicorn's own lines go to stderr.
 accesslog = None
 errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
@@ -62,3 +63,12 @@ loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
 #: No control socket (gunicorn 25.1+): its default path is per user, so two gateways on one
 #: machine would fight over it; signals (HUP, TERM, TTIN/TTOU) do the same work.
 control_socket_disable = True
+
+
+def child_exit(server, worker):
+    """Metrics in multiprocess mode (``PROMETHEUS_MULTIPROC_DIR``, docs/operations.md#metrics):
+    a dead worker's live gauges are dropped, as prometheus-client asks of gunicorn."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)
