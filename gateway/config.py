@@ -6,7 +6,8 @@
 4. the mapping passed to ``create_app(config)`` (tests).
 
 ``validate_config`` refuses development-only values outside development: a generated or weak
-secret key, an ``http`` issuer that is not loopback, cookies without ``Secure``.
+secret key, an ``http`` issuer that is not loopback, cookies without ``Secure``, no
+key-encryption key for the signing keys.
 """
 
 from __future__ import annotations
