@@ -121,6 +121,8 @@ def _echo_keys(as_json: bool, made=None) -> None:
     def when(seconds):
         if seconds is None:
             return "-"
+        if seconds == 0:
+            return "from the start"
         return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%d %H:%M:%S")
 
     header = ("kid", "kty", "state", "activates (UTC)", "retires (UTC)", "leaves JWKS (UTC)",

@@ -208,11 +208,12 @@ def _activated(kty: str, at: int):
 
 
 def create_signing_keys() -> list[SigningKey]:
-    """Make a key, active at once, of each type that has none signing. Idempotent. Caller
-    commits."""
-    at = now()
-    return [_store(_generate(kty), at) for kty in KEY_TYPES
-            if db.session.scalar(_activated(kty, at).limit(1)) is None]
+    """Make a key of each type that has none signing (``init-db``). Idempotent. Caller commits.
+
+    Such a key signs "from the start" (``activates_at`` 0), not from now: a node whose clock is
+    a moment behind the one that ran ``init-db`` must not find itself without a key."""
+    return [_store(_generate(kty), 0) for kty in KEY_TYPES
+            if db.session.scalar(_activated(kty, now()).limit(1)) is None]
 
 
 def rotate_keys(immediately: bool = False) -> list[SigningKey]:

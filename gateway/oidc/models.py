@@ -211,7 +211,8 @@ class SigningKey(db.Model):
     private_jwk: Mapped[str] = mapped_column(Text)
     encrypted: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_utcnow)
-    #: Seconds since the epoch (the gateway clock) from which it signs.
+    #: Seconds since the epoch (the gateway clock) from which it signs; 0 for the first keys
+    #: (``init-db``): from the start.
     activates_at: Mapped[int] = mapped_column(Integer)
 
     def __repr__(self) -> str:

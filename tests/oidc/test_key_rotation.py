@@ -178,7 +178,7 @@ def test_list_keys_readable_table_shows_states_and_times(runner, clock):
     lines = _cli(runner, "list-keys").splitlines()
     assert lines[0].split()[:3] == ["kid", "kty", "state"]
     assert sum(" next " in line for line in lines) == 2
-    assert sum(" active " in line for line in lines) == 2
+    assert sum(" active " in line and " from the start " in line for line in lines) == 2
     assert all(line.rstrip().endswith("yes") for line in lines[1:])
 
 
@@ -315,7 +315,17 @@ def test_production_config_without_key_encryption_key_refuses(tmp_path):
 # -- migration 0004 ----------------------------------------------------------------------------
 
 
-def test_migration_0004_keeps_active_key_signing_and_retires_inactive_ones(tmp_path, clock):
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_uri(request, tmp_path):
+    from tests.conftest import create_postgresql_database
+
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'gateway.db'}"
+    else:
+        yield from create_postgresql_database("gateway_keys")
+
+
+def test_migration_0004_keeps_active_key_signing_and_retires_inactive_ones(database_uri, clock):
     from datetime import UTC, datetime
 
     from alembic import command
@@ -329,13 +339,14 @@ def test_migration_0004_keeps_active_key_signing_and_retires_inactive_ones(tmp_p
         return key.thumbprint(), json.dumps({**key.as_dict(private=True),
                                              "kid": key.thumbprint(), "use": "sig"})
 
-    def when(seconds):
-        return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+    def when(seconds):  # as SQLite and PostgreSQL (whatever its time zone) read it: UTC
+        offset = "" if database_uri.startswith("sqlite") else "+00:00"
+        return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%d %H:%M:%S.%f") + offset
 
     day = 86400
     rotated = clock.now() - 3600  # an hour ago: the old key is still published
     (old, old_jwk), (new, new_jwk), (ec, ec_jwk) = jwk("RSA"), jwk("RSA"), jwk("EC")
-    for app in build_app(f"sqlite:///{tmp_path / 'gateway.db'}", clock, tables=False):
+    for app in build_app(database_uri, clock, tables=False):
         with app.app_context():
             command.upgrade(alembic_config(), "0003")
             insert = text("INSERT INTO signing_keys (kid, kty, private_jwk, active, created_at, "
