@@ -375,3 +375,26 @@ def test_migration_0004_keeps_active_key_signing_and_retires_inactive_ones(datab
             assert keys.get_signing_key("ES256").kid == ec
         clock.current = states[old]["unpublish_at"]
         assert _published(app.test_client()) == {new, ec}
+
+
+def test_migration_0004_downgrade_decrypts_and_upgrade_restores_states(database_uri, clock):
+    from alembic import command
+
+    from gateway.schema import alembic_config
+    from tests.conftest import build_app
+
+    for app in build_app(database_uri, clock, tables=False):
+        runner = app.test_cli_runner()
+        _cli(runner, "init-db")
+        _cli(runner, "rotate-keys", "--now")
+        before = {kid: key["state"] for kid, key in _keys(runner).items()}
+        with app.app_context():
+            command.downgrade(alembic_config(), "0003")
+            rows = db.session.execute(text("SELECT kid, private_jwk, active FROM signing_keys")
+                                      ).all()
+            db.session.commit()
+        assert {kid for kid, _, active in rows if active} == {
+            kid for kid, state in before.items() if state == "active"}
+        assert all(json.loads(stored)["kid"] == kid for kid, stored, _ in rows)
+        assert "Private keys: 4 encrypted" in _cli(runner, "init-db")
+        assert {kid: key["state"] for kid, key in _keys(runner).items()} == before

@@ -5,10 +5,10 @@ key of its type activates: next / active / retired are derived from these times)
 ``active`` and ``retired_at``; ``encrypted`` says whether ``private_jwk`` is a Fernet token
 (``init-db`` encrypts the existing rows once GATEWAY_KEY_ENCRYPTION_KEY is set).
 
-Existing rows: every key activates at its ``created_at``, retired keys before active ones of
-their type (a retired key's successor is the key made when it was retired), so the active key
-stays the one signing and each retired key is published until its successor's activation plus
-the retention (gateway/oidc/keys.py).
+Existing rows: every key activates at its ``created_at`` or, if later, when the key before it
+(retired keys before active ones of their type) was retired, so the active key stays the one
+signing and each retired key is published until its ``retired_at`` plus the retention
+(gateway/oidc/keys.py).
 
 Revision ID: 0004
 Revises: 0003
@@ -55,15 +55,16 @@ def upgrade():
     connection = op.get_bind()
     rows = connection.execute(sa.select(
         _keys_before.c.id, _keys_before.c.kty, _keys_before.c.active,
-        _keys_before.c.created_at)).all()
-    # Per type: retired keys first, then active ones, each by creation; activation times never
-    # decrease in that order, so the newest active key is the one that signs.
+        _keys_before.c.created_at, _keys_before.c.retired_at)).all()
+    # Per type: retired keys first, then active ones, each by creation. A key activates when it
+    # was made, or when the key before it was retired if that was later (its successor took
+    # over then), and never before the key before it: the newest active key is the one signing.
     ordered = sorted(rows, key=lambda row: (row.kty, bool(row.active), _epoch(row.created_at),
                                             row.id))
     last = {}
     for row in ordered:
         activates_at = max(_epoch(row.created_at), last.get(row.kty, 0))
-        last[row.kty] = activates_at
+        last[row.kty] = max(activates_at, _epoch(row.retired_at))
         connection.execute(_keys_before.update().where(_keys_before.c.id == row.id)
                            .values(activates_at=activates_at))
 
@@ -75,7 +76,8 @@ def upgrade():
 
 def downgrade():
     """Encrypted keys are decrypted with the application's GATEWAY_KEY_ENCRYPTION_KEY (the
-    earlier revisions store JSON); ``next`` keys become retired ones, still published."""
+    earlier revisions store JSON); the key signing now (by the gateway clock) stays active, the
+    others (``next`` ones too) become retired, still published."""
     with op.batch_alter_table('signing_keys', schema=None) as batch_op:
         batch_op.add_column(sa.Column('active', sa.Boolean(), nullable=False,
                                       server_default=sa.false()))
@@ -97,17 +99,19 @@ def downgrade():
             raise RuntimeError("signing keys are encrypted: set GATEWAY_KEY_ENCRYPTION_KEY to "
                                "downgrade (earlier revisions store them unencrypted)")
         cipher = MultiFernet([Fernet(key) for key in keys])
-    current = int(datetime.now(UTC).timestamp())
+    from gateway.clock import now as gateway_now
+
+    current = gateway_now()
     signing = {}
     for row in rows:
         best = signing.get(row.kty)
         if row.activates_at <= current and (best is None or
                                             (row.activates_at, row.id) > (best[0], best[1])):
             signing[row.kty] = (row.activates_at, row.id)
-    now = datetime.now(UTC)
+    retired_at = datetime.fromtimestamp(current, UTC)
     for row in rows:
         active = signing.get(row.kty, (None, None))[1] == row.id
-        values = {"active": active, "retired_at": None if active else now}
+        values = {"active": active, "retired_at": None if active else retired_at}
         if row.encrypted:
             values["private_jwk"] = cipher.decrypt(row.private_jwk.encode()).decode()
         connection.execute(_keys_before.update().where(_keys_before.c.id == row.id)
