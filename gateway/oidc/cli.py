@@ -143,7 +143,8 @@ def _echo_keys(as_json: bool, made=None) -> None:
 @click.option("--now", "immediately", is_flag=True,
               help="Sign with the new keys at once (a compromised key), not after "
                    "KEY_ROTATION_DELAY; the old keys stay published until their tokens expire.")
-@click.option("--json", "as_json", is_flag=True, help="Print every key as JSON (for scripts).")
+@click.option("--json", "as_json", is_flag=True,
+              help='Print {"made": [kid, ...], "keys": [every key]} as JSON (for scripts).')
 def rotate_keys_command(immediately, as_json):
     """Publish new signing keys; they sign once KEY_ROTATION_DELAY has passed (or --now)."""
     from .keys import KeyEncryptionError, check_stored_keys, rotate_keys
