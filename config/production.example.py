@@ -10,3 +10,5 @@ ISSUER = "https://id.vinhlong.gov.vn"
 #     backups: python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"
 SQLALCHEMY_DATABASE_URI = "postgresql+psycopg://gateway@db.internal/gateway"
 TRUSTED_PROXY_COUNT = 1  # behind one TLS-terminating reverse proxy
+# Prometheus may read /metrics from these networks (default: this machine only).
+# METRICS_ALLOWED_NETWORKS = ["127.0.0.0/8", "::1/128", "10.20.0.0/24"]
