@@ -253,7 +253,7 @@ def handle_authorization_request(server, params: MultiDict, pending=None):
         if _needs_acting_for_choice(citizen, consent_scope, pending):
             if "none" in prompts:
                 raise InteractionRequiredError()
-            return _redirect_to("identity.acting_for", client.client_id, params, pending)
+            return _redirect_to("accounts.acting_for", client.client_id, params, pending)
 
         consented = (pending is not None and pending.consent_given) or (
             "consent" not in prompts and has_consent(citizen, client.client_id, consent_scope)
