@@ -37,6 +37,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     from . import cli, errors, security
     from .accounts import acting_for  # noqa: F401  (its route is on the accounts blueprint)
+    from .accounts.ports import create_ports
     from .accounts.qr_views import bp as qr_login_bp
     from .accounts.self_service import bp as self_service_bp
     from .accounts.views import bp as accounts_bp
@@ -45,6 +46,7 @@ def create_app(config: dict | None = None) -> Flask:
     from .extensions import babel, csrf, db, migrate
     from .i18n import select_locale
     from .oidc import server
+    from .oidc.ports import bind_ports
     from .oidc.views import bp as oidc_bp
 
     # Authlib logs issued tokens at DEBUG ("Issue token %r"): tokens never reach a log.
@@ -58,6 +60,9 @@ def create_app(config: dict | None = None) -> Flask:
     csrf.init_app(app)
     app.extensions["gateway.clock"] = app.config.get("CLOCK") or SystemClock()
     server.init_app(app)
+    # The kernel's plug points: people, sessions, consent, audit and the prompts of a sign-in
+    # come from the interaction side (``oidc/ports.py``, ``accounts/ports.py``).
+    bind_ports(app, create_ports())
     errors.init_app(app)
     security.init_app(app)
     from flask_babel import get_locale

@@ -78,10 +78,10 @@ def decide(phone, desktop, decision="approve"):
 
 
 def record_of(app, code):
-    from gateway.oidc import storage
+    from gateway.accounts import qr_store
 
     with app.app_context():
-        record = storage.get_qr_login(code)
+        record = qr_store.get_qr_login(code)
         db.session.expunge(record)
         return record
 
