@@ -1,10 +1,10 @@
 """The "act for whom?" step of a sign-in (issue 4 §6): after sign-in, before consent, a person
 with valid representations acts for themselves or for one of their businesses.
 
-An interaction prompt like login, consent and the second factor: ``/login/acting-for`` is on
-the accounts blueprint (endpoint ``accounts.acting_for``), where ``oidc.authorization`` sends
-the browser when the ``organisation`` scope needs a choice. The choice is stored on the pending
-authorization request and checked again when the code is issued.
+The page of the ``acting_for`` prompt (``ports.POLICY``), like login, the second factor and
+consent: ``/login/acting-for`` on the accounts blueprint (endpoint ``accounts.acting_for``).
+The choice is stored on the pending authorization request, which resumes; the kernel checks it
+again when the code is issued.
 """
 
 from __future__ import annotations
