@@ -20,7 +20,7 @@ from .oidc.cli import (
     rotate_keys_command,
 )
 
-#: Demo citizens (documented in README.md). ID numbers follow DOMAIN.md §3: province 086
+#: Demo citizens (documented in README.md). ID numbers follow docs/domain.md §3: province 086
 #: (Vĩnh Long), century/sex digit and birth year consistent with the birth date.
 DEMO_PASSWORD = "VinhLong@2025"
 DEMO_CITIZENS = [

@@ -1,7 +1,7 @@
 """QR cross-device sign-in: a phone that is signed in confirms a sign-in on a computer.
 
-The rules of ../shared/CONFORMANCE.md §3c (draft-ietf-oauth-cross-device-security) and
-DOMAIN.md §6, and where each is enforced:
+The rules of docs/conformance.md §3c (draft-ietf-oauth-cross-device-security) and
+docs/domain.md §6, and where each is enforced:
 
 * **Bound to the initiating browser**: a code belongs to one pending authorization request and to
   the desktop's ``browser_id`` (signed Flask session); status and completion look it up by both,
@@ -255,7 +255,7 @@ def describe_request(record) -> dict:
         "ip_address": record.ip_address,
         "place": describe_place(record.ip_address),
         "user_agent": record.user_agent,
-        # A proximity hint (CONFORMANCE.md §3c): only ever shown when true.
+        # A proximity hint (docs/conformance.md §3c): only ever shown when true.
         "same_network": bool(record.ip_address) and record.ip_address == request.remote_addr,
         "created": format_datetime(_utc(record.created_at), "short"),
         "expires_in": max(0, record.expires_at - now()),

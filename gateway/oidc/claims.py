@@ -3,9 +3,9 @@ parameter (§5.5), and the ``sub`` each client sees (§8: pairwise by default).
 
 Only the claims of the granted scopes, or individually requested through ``claims``, are
 released, nothing else. The personal ID number is released only under the explicit
-``personal_id`` scope (or the ``national_portal`` alias scope, which includes it) (DOMAIN.md §6).
-The ``organisation`` scope releases the business the person acts for, if they chose one at
-sign-in; then ``LoaiTaiKhoan`` is the organisation account type (DOMAIN.md §2).
+``personal_id`` scope (or the ``national_portal`` alias scope, which includes it)
+(docs/domain.md §6). The ``organisation`` scope releases the business the person acts for, if they
+chose one at sign-in; then ``LoaiTaiKhoan`` is the organisation account type (docs/domain.md §2).
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ SCOPE_CLAIMS: dict[str, tuple[str, ...]] = {
     "phone": ("phone_number", "phone_number_verified"),
     "address": ("address",),
     "personal_id": ("personal_id",),
-    # Names agency apps know from the national public-service portal (DOMAIN.md §2).
+    # Names agency apps know from the national public-service portal (docs/domain.md §2).
     "national_portal": ("SoDinhDanh", "HoVaTen", "NgayThangNamSinh", "GioiTinh", "LoaiTaiKhoan"),
     # Acting for a business (issue 4 §6): released only when the person chose, at sign-in, a
     # business they represent; ``represents`` is {tax_code, name, role}.

@@ -170,7 +170,7 @@ class InitialAccessToken(db.Model):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     token_digest: Mapped[str] = mapped_column(String(64), unique=True)
     agency_name: Mapped[str] = mapped_column(String(200))
-    #: ``province``, ``district`` or ``commune`` (DOMAIN.md §4).
+    #: ``province``, ``district`` or ``commune`` (docs/domain.md §4).
     agency_level: Mapped[str] = mapped_column(String(10))
     administrative_unit_code: Mapped[str] = mapped_column(String(5))
     created_at: Mapped[int] = mapped_column(Integer)

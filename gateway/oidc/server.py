@@ -219,7 +219,8 @@ class EndSessionEndpoint(_EndSessionEndpoint):
 
     def _validate_id_token_hint(self, id_token_hint: str) -> dict:
         """§2: the OP MUST validate that it issued the hint. Authlib's check skips ``iss`` and
-        reads the wall clock; ours checks ``iss`` and uses the gateway clock (STYLE.md)."""
+        reads the wall clock; ours checks ``iss`` and uses the gateway clock, which tests can
+        freeze (docs/contributing.md)."""
         try:
             return keys.decode_id_token_hint(id_token_hint, _issuer(), now)
         except ValueError as exc:
