@@ -10,8 +10,9 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
+from .enrolment.cli import create_citizen_command
 from .extensions import db
-from .identity.cli import create_citizen_command, grant_role_command, revoke_role_command
+from .identity.cli import grant_role_command, revoke_role_command
 from .oidc.cli import (
     create_client_command,
     deliver_logouts_command,
@@ -91,12 +92,13 @@ def init_db_command():
               help="Write the portals' client credentials and demo accounts to this JSON file.")
 def seed_demo_command(province_url, commune_url, write_clients):
     """Add demo citizens and register the two sample portals (idempotent)."""
+    from .accounts.passwords import hash_password
     from .identity.services import create_citizen, get_citizen_by_personal_id
     from .oidc.registry import get_client_registry
 
     for data in DEMO_CITIZENS:
         if get_citizen_by_personal_id(data["personal_id"]) is None:
-            create_citizen(password=DEMO_PASSWORD, **data)
+            create_citizen(password_hash=hash_password(DEMO_PASSWORD), **data)
     db.session.commit()
     _seed_demo_business_and_roles()
 

@@ -96,6 +96,8 @@ class Factory:
         self._n = 0
 
     def citizen(self, **overrides):
+        """A citizen with ``password`` (hashed here: ``create_citizen`` takes the hash)."""
+        from gateway.accounts.passwords import hash_password
         from gateway.identity.services import create_citizen
 
         self._n += 1
@@ -108,7 +110,8 @@ class Factory:
         )
         data.update(overrides)
         with self.app.app_context():
-            citizen = create_citizen(**data)
+            citizen = create_citizen(**{k: v for k, v in data.items() if k != "password"},
+                                     password_hash=hash_password(data["password"]))
             db.session.commit()
             return {"id": citizen.id, "personal_id": citizen.personal_id,
                     "password": data["password"], "subject": citizen.subject,
@@ -319,13 +322,13 @@ def _password_hash_cache():
 def fast_password_hashing(monkeypatch, _password_hash_cache):
     """Enrol citizens with a cached argon2id hash per password (a real hash at the real
     parameters, computed once per session); verification still runs argon2 every time."""
-    from gateway.identity import services
+    from gateway.accounts import passwords
 
-    hash_new = services.hash_password
+    hash_new = passwords.hash_password
 
     def hash_password(password):
         if password not in _password_hash_cache:
             _password_hash_cache[password] = hash_new(password)
         return _password_hash_cache[password]
 
-    monkeypatch.setattr(services, "hash_password", hash_password)
+    monkeypatch.setattr(passwords, "hash_password", hash_password)
