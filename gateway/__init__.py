@@ -45,6 +45,7 @@ def create_app(config: dict | None = None) -> Flask:
     from .identity.views import bp as identity_bp
     from .oidc import server
     from .oidc.views import bp as oidc_bp
+    from .stores import hot as hot_store
 
     # Authlib logs issued tokens at DEBUG ("Issue token %r"): tokens never reach a log.
     logging.getLogger("authlib").setLevel(max(logging.INFO, logging.getLogger().level))
@@ -56,6 +57,7 @@ def create_app(config: dict | None = None) -> Flask:
     babel.init_app(app, locale_selector=select_locale)
     csrf.init_app(app)
     app.extensions["gateway.clock"] = app.config.get("CLOCK") or SystemClock()
+    hot_store.init_app(app)
     server.init_app(app)
     errors.init_app(app)
     security.init_app(app)

@@ -15,9 +15,9 @@ from sqlalchemy.exc import IntegrityError
 from ..accounts.models import QrLogin
 from ..clock import now
 from ..extensions import db
+from ..stores.hot import get_hot_store
 from .models import (
     AuthorizationCode,
-    ClientAssertionJti,
     InitialAccessToken,
     LogoutDelivery,
     OAuth2Client,
@@ -116,19 +116,15 @@ def use_initial_access_token(record: InitialAccessToken) -> bool:
 
 # -- client assertions (RFC 7523) ----------------------------------------------------------------
 
+#: Hot store namespace of used client-assertion ``jti``s (key: client id and the jti's digest).
+JTI_NAMESPACE = "client_assertion_jti"
+
 
 def record_client_assertion_jti(client_id: str, jti: str, expires_at: int) -> bool:
-    """Remember an accepted assertion's ``jti`` until it expires; False if already seen."""
-    current = now()
-    db.session.execute(delete(ClientAssertionJti).where(ClientAssertionJti.expires_at < current))
-    db.session.add(ClientAssertionJti(client_id=client_id, jti_digest=digest(jti),
-                                      expires_at=max(int(expires_at), current)))
-    try:
-        db.session.commit()
-    except IntegrityError:
-        db.session.rollback()
-        return False
-    return True
+    """Remember an accepted assertion's ``jti`` until ``expires_at`` (its ``exp`` plus the
+    allowed clock skew); False if already seen. In the hot store, durable at once."""
+    ttl = max(1, int(expires_at) - now())
+    return get_hot_store().add(JTI_NAMESPACE, f"{client_id}:{digest(jti)}", 1, ttl)
 
 
 # -- authorization codes -------------------------------------------------------------------------
@@ -553,25 +549,6 @@ def create_qr_login(*, code: str, pending_uid: str, browser_id: str, client_id: 
     return record
 
 
-def count_qr_logins_created(*, since: int, browser_id: str | None = None,
-                            ip_address: str | None = None) -> int:
-    query = select(func.count(QrLogin.id)).where(QrLogin.created_at > since)
-    if browser_id is not None:
-        query = query.where(QrLogin.browser_digest == digest(browser_id))
-    if ip_address is not None:
-        query = query.where(QrLogin.ip_address == ip_address)
-    return db.session.scalar(query)
-
-
-def count_qr_decisions(*, citizen_id: int, since: int) -> int:
-    """Approvals and refusals a person made from their phone since ``since``."""
-    return db.session.scalar(
-        select(func.count(QrLogin.id)).where(
-            QrLogin.citizen_id == citizen_id, QrLogin.decided_at > since
-        )
-    )
-
-
 def get_qr_login(code: str | None):
     """The record for a code read from a QR (any status), or None."""
     if not code or len(code) > 64:
@@ -762,13 +739,6 @@ def delete_expired_qr_logins() -> int:
     return db.session.execute(
         delete(QrLogin).where(QrLogin.expires_at <= cutoff, QrLogin.created_at <= cutoff,
                               (QrLogin.decided_at.is_(None)) | (QrLogin.decided_at <= cutoff))
-    ).rowcount
-
-
-def delete_expired_client_assertion_jtis() -> int:
-    """Client assertion ``jti``s past the assertion's ``exp``: a replay is refused by ``exp``."""
-    return db.session.execute(
-        delete(ClientAssertionJti).where(ClientAssertionJti.expires_at < now())
     ).rowcount
 
 
