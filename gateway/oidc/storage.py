@@ -733,8 +733,9 @@ def delete_expired_pending_authorizations() -> int:
 
 
 def delete_expired_qr_logins() -> int:
-    """QR sign-in codes expired for longer than ``QR_LOGIN_RATE_WINDOW``: the rate limits count
-    the codes created, and the decisions made, within that window."""
+    """QR sign-in codes expired, created and decided more than ``QR_LOGIN_RATE_WINDOW`` ago (the
+    rate limits themselves are counters in the hot store; the records are kept as long as a
+    limit can remember them)."""
     cutoff = now() - current_app.config["QR_LOGIN_RATE_WINDOW"]
     return db.session.execute(
         delete(QrLogin).where(QrLogin.expires_at <= cutoff, QrLogin.created_at <= cutoff,
