@@ -39,7 +39,8 @@ SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
 REDIS_URL = None
 #: Prefix of every Redis key the gateway writes (several gateways may share one Redis).
 REDIS_KEY_PREFIX = "gateway:"
-#: Seconds to wait for Redis to connect or answer before the request fails with 503.
+#: Seconds to wait for Redis to connect or answer a command (then one immediate retry) before
+#: the request fails with 503.
 REDIS_TIMEOUT = 2
 #: ``Retry-After`` seconds on the 503 answered while the hot store (Redis) is unreachable.
 REDIS_RETRY_AFTER = 30
