@@ -15,6 +15,7 @@ from .identity.cli import create_citizen_command, grant_role_command, revoke_rol
 from .oidc.cli import (
     create_client_command,
     deliver_logouts_command,
+    list_keys_command,
     list_logout_deliveries_command,
     rotate_keys_command,
 )
@@ -57,16 +58,28 @@ DEMO_NOTES = {
 @click.command("init-db")
 @with_appcontext
 def init_db_command():
-    """Create or migrate the schema to the newest revision, and the signing keys (idempotent)."""
-    from .oidc.keys import create_signing_keys
+    """Create or migrate the schema to the newest revision, encrypt the private signing keys
+    under the first KEY_ENCRYPTION_KEY, and create the signing keys (idempotent)."""
+    from .oidc.keys import KeyEncryptionError, create_signing_keys, encrypt_stored_keys
     from .schema import SchemaError, upgrade_database
 
     try:
         click.echo(f"Database: {upgrade_database()}.")
     except SchemaError as exc:
         raise click.ClickException(str(exc)) from exc
+    try:
+        counts = encrypt_stored_keys()
+    except KeyEncryptionError as exc:
+        db.session.rollback()
+        raise click.ClickException(f"{exc} Nothing was changed in the keys.") from None
     made = create_signing_keys()
     db.session.commit()
+    if counts["encrypted"] or counts["re_encrypted"]:
+        click.echo(f"Private keys: {counts['encrypted']} encrypted, {counts['re_encrypted']} "
+                   "re-encrypted under the first GATEWAY_KEY_ENCRYPTION_KEY.")
+    if not current_app.config.get("KEY_ENCRYPTION_KEY"):
+        click.echo("Warning: GATEWAY_KEY_ENCRYPTION_KEY is not set: private keys are stored "
+                   "unencrypted (development only).")
     click.echo(f"Database ready; {len(made)} new signing key(s).")
 
 
@@ -159,20 +172,21 @@ def _prune_steps():
     """``(kind, function)`` in the order they must run: tokens before the codes they came from,
     session participants before their sessions."""
     from .accounts import activity, qr_store
-    from .oidc import storage
+    from .oidc import keys, storage, token_store
     from .stores.hot import get_hot_store
 
     return [
         ("pending_authorizations", storage.delete_expired_pending_authorizations),
         ("qr_logins", qr_store.delete_expired_qr_logins),
         ("hot_entries", get_hot_store().purge_expired),
-        ("tokens", storage.delete_dead_tokens),
+        ("tokens", token_store.delete_dead_tokens),
         ("authorization_codes", storage.delete_old_authorization_codes),
         ("session_participants", storage.delete_old_session_participants),
         ("user_sessions", storage.delete_old_user_sessions),
         ("logout_deliveries", storage.delete_old_logout_deliveries),
         ("sign_in_events", activity.delete_old_sign_in_events),
         ("disclosure_records", activity.delete_old_disclosure_records),
+        ("signing_keys", keys.delete_expired_signing_keys),
     ]
 
 
@@ -184,7 +198,8 @@ def prune_records_command(dry_run, as_json):
     """Delete expired protocol records and old logs nobody needs any more (run daily).
 
     Never touches citizens, businesses, representations, verifications, roles, consents,
-    clients, signing keys or initial access tokens (docs/operations.md, "Routine")."""
+    clients or initial access tokens; signing keys only once they have left the JWKS
+    (docs/operations.md, "Routine")."""
     days = current_app.config.get("RECORD_RETENTION_DAYS")
     if isinstance(days, bool) or not isinstance(days, int) or days < 1:
         raise click.ClickException("RECORD_RETENTION_DAYS must be whole days, 1 or more.")
@@ -260,7 +275,7 @@ def issue_registration_token_command(agency_name, agency_level, administrative_u
 def init_app(app) -> None:
     for command in (init_db_command, seed_demo_command, create_citizen_command,
                     create_client_command, issue_registration_token_command,
-                    rotate_keys_command, deliver_logouts_command,
+                    rotate_keys_command, list_keys_command, deliver_logouts_command,
                     list_logout_deliveries_command, grant_role_command, revoke_role_command,
                     prune_records_command):
         app.cli.add_command(command)

@@ -19,6 +19,8 @@ from gateway.extensions import db
 ISSUER = "http://localhost"
 PG_ADMIN_DSN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres connect_timeout=3"
 PASSWORD = "Correct-Horse-9"
+#: The tests' key-encryption key (a Fernet key: 32 bytes, URL-safe base64).
+TEST_KEY_ENCRYPTION_KEY = base64.urlsafe_b64encode(b"test-key-encryption-key-32-bytes").decode()
 
 
 @pytest.fixture
@@ -40,6 +42,7 @@ def build_app(database_uri: str, clock: FrozenClock, *, tables: bool = True):
         "SQLALCHEMY_DATABASE_URI": database_uri,
         "CLOCK": clock,
         "SESSION_COOKIE_SECURE": False,
+        "KEY_ENCRYPTION_KEY": TEST_KEY_ENCRYPTION_KEY,
     })
     if tables:
         with app.app_context():

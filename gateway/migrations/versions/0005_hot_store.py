@@ -7,7 +7,7 @@ rows only mattered for minutes and are not copied (a replayed assertion is still
 exp once the clock skew has passed; throttle windows start afresh).
 
 Revision ID: 0005
-Revises: 0003
+Revises: 0004
 Create Date: 2026-12-01 21:30:00
 
 """
@@ -16,8 +16,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '0005'
-# The integrator re-points this to '0004' (signing keys) when both are merged.
-down_revision = '0003'
+down_revision = '0004'
 branch_labels = None
 depends_on = None
 
