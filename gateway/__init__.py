@@ -48,6 +48,7 @@ def create_app(config: dict | None = None) -> Flask:
     from .oidc import server
     from .oidc.ports import bind_ports
     from .oidc.views import bp as oidc_bp
+    from .stores import hot as hot_store
 
     # First: logging, request ids and metrics for every request, even one refused by a hook below.
     observability.init_app(app)
@@ -61,6 +62,7 @@ def create_app(config: dict | None = None) -> Flask:
     babel.init_app(app, locale_selector=select_locale)
     csrf.init_app(app)
     app.extensions["gateway.clock"] = app.config.get("CLOCK") or SystemClock()
+    hot_store.init_app(app)
     server.init_app(app)
     # The kernel's plug points: people, sessions, consent, audit and the prompts of a sign-in
     # come from the interaction side (``oidc/ports.py``, ``accounts/ports.py``).

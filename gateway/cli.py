@@ -173,14 +173,14 @@ def _seed_demo_business_and_roles() -> None:
 def _prune_steps():
     """``(kind, function)`` in the order they must run: tokens before the codes they came from,
     session participants before their sessions."""
-    from .accounts import activity, authentication, qr_store
+    from .accounts import activity, qr_store
     from .oidc import keys, storage, token_store
+    from .stores.hot import get_hot_store
 
     return [
         ("pending_authorizations", storage.delete_expired_pending_authorizations),
         ("qr_logins", qr_store.delete_expired_qr_logins),
-        ("client_assertion_jtis", storage.delete_expired_client_assertion_jtis),
-        ("login_failures", authentication.delete_old_login_failures),
+        ("hot_entries", get_hot_store().purge_expired),
         ("tokens", token_store.delete_dead_tokens),
         ("authorization_codes", storage.delete_old_authorization_codes),
         ("session_participants", storage.delete_old_session_participants),

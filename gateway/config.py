@@ -33,6 +33,19 @@ SECRET_KEY = None
 SQLALCHEMY_DATABASE_URI = None
 SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
 
+#: The hot store (short-lived state with a TTL: client-assertion ``jti`` replay cache, clients'
+#: ``jwks_uri`` documents, sign-in and QR rate limits). Empty (default): the database's
+#: ``hot_entries`` table. A Redis URL (``redis://host:6379/0``, ``rediss://`` for TLS): Redis.
+#: Operators running several nodes may set it; one node is fine on the database.
+REDIS_URL = None
+#: Prefix of every Redis key the gateway writes (several gateways may share one Redis).
+REDIS_KEY_PREFIX = "gateway:"
+#: Seconds to wait for Redis to connect or answer a command (then one immediate retry) before
+#: the request fails with 503.
+REDIS_TIMEOUT = 2
+#: ``Retry-After`` seconds on the 503 answered while the hot store (Redis) is unreachable.
+REDIS_RETRY_AFTER = 30
+
 #: Languages offered to people (BCP 47). The first one is the default.
 LANGUAGES = ["vi", "en"]
 BABEL_DEFAULT_LOCALE = "vi"
@@ -95,7 +108,8 @@ NATIONAL_PORTAL_ACCOUNT_TYPE = {"individual": "1", "organisation": "2"}
 #: account is made by a parent (docs/domain.md §2). Change only if the law changes.
 SIGNUP_MINIMUM_AGE = 14
 
-#: Failed sign-ins allowed per personal ID number within ``LOGIN_THROTTLE_WINDOW`` seconds.
+#: Failed sign-ins allowed per personal ID number within ``LOGIN_THROTTLE_WINDOW`` seconds (a
+#: window starts at the first failure; counted in the hot store, keyed by a digest of the number).
 LOGIN_THROTTLE_ATTEMPTS = 5
 LOGIN_THROTTLE_WINDOW = 300
 #: Failed sign-ins allowed from one client address (any ID numbers) within the same window:

@@ -5,10 +5,12 @@ A person never sees a stack trace or a bare 500; a protocol client gets an OAuth
 
 from __future__ import annotations
 
-from flask import jsonify, render_template, request
+from flask import current_app, jsonify, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
+
+from .stores.hot import HotStoreUnavailable
 
 # Endpoints that speak JSON: their errors are JSON too.
 JSON_PREFIXES = ("/token", "/userinfo", "/jwks", "/.well-known/", "/register", "/revoke",
@@ -28,6 +30,7 @@ def render_error_page(status: int, error: str | None = None, description: str | 
         413: _("The request is too large"),
         429: _("Too many attempts"),
         500: _("Something went wrong on our side"),
+        503: _("Something went wrong on our side"),
     }
     return (
         render_template(
@@ -64,6 +67,22 @@ def handle_csrf_error(exc: CSRFError):
     )
 
 
+def handle_hot_store_unavailable(exc: HotStoreUnavailable):
+    """Redis (the hot store) is unreachable: 503 and ``Retry-After``, never a guessed answer
+    (a replayed assertion accepted, a limit skipped)."""
+    current_app.logger.error("hot store unavailable: %s", exc)
+    headers = {"Retry-After": str(current_app.config.get("REDIS_RETRY_AFTER", 30))}
+    if _wants_json():
+        response = jsonify({"error": "temporarily_unavailable",
+                            "error_description": "The service is briefly unavailable."})
+        response.status_code = 503
+        response.headers["Cache-Control"] = "no-store"
+        response.headers.update(headers)
+        return response
+    body, status = render_error_page(503)
+    return body, status, headers
+
+
 def handle_unexpected(exc: Exception):
     # Logged by Flask with the traceback; the person sees a calm page, never details.
     if _wants_json():
@@ -76,5 +95,6 @@ def handle_unexpected(exc: Exception):
 def init_app(app) -> None:
     app.register_error_handler(CSRFError, handle_csrf_error)
     app.register_error_handler(HTTPException, handle_http_exception)
+    app.register_error_handler(HotStoreUnavailable, handle_hot_store_unavailable)
     if not app.config.get("PROPAGATE_EXCEPTIONS"):
         app.register_error_handler(Exception, handle_unexpected)

@@ -3,7 +3,6 @@
 from .accounts.models import (  # noqa: F401
     Consent,
     DisclosureRecord,
-    LoginFailure,
     QrLogin,
     RecoveryCode,
     SignInEvent,
@@ -18,7 +17,6 @@ from .identity.models import (  # noqa: F401
 )
 from .oidc.models import (  # noqa: F401
     AuthorizationCode,
-    ClientAssertionJti,
     InitialAccessToken,
     LogoutDelivery,
     OAuth2Client,
@@ -28,3 +26,4 @@ from .oidc.models import (  # noqa: F401
     Token,
     UserSession,
 )
+from .stores.sql import HotEntry  # noqa: F401

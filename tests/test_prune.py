@@ -15,7 +15,6 @@ from sqlalchemy import func, select, text
 from gateway.accounts.models import (
     Consent,
     DisclosureRecord,
-    LoginFailure,
     QrLogin,
     SignInEvent,
 )
@@ -23,7 +22,6 @@ from gateway.extensions import db
 from gateway.identity.models import Verification
 from gateway.oidc.models import (
     AuthorizationCode,
-    ClientAssertionJti,
     LogoutDelivery,
     PendingAuthorization,
     SessionParticipant,
@@ -35,7 +33,7 @@ from tests.conftest import RelyingParty
 DAY = 86400
 HOUR = 3600
 #: Defaults (gateway/config.py): 90 days absolute refresh lifetime, 180 days record retention,
-#: one year of activity, 600 s QR rate window, 300 s login throttle window.
+#: one year of activity, 600 s QR rate window.
 ABSOLUTE = 90 * DAY
 RETENTION = 180 * DAY
 ACTIVITY = 365 * DAY
@@ -58,14 +56,6 @@ def pending(at: int):
 def qr(expires: int):
     return QrLogin(code_digest=_random(), pending_uid=_random(), browser_digest=_random(),
                    client_id="c", created_at=expires - 90, expires_at=expires)
-
-
-def jti(expires: int):
-    return ClientAssertionJti(client_id="c", jti_digest=_random(), expires_at=expires)
-
-
-def failure(at: int):
-    return LoginFailure(personal_id="086090000001", failed_at=at)
 
 
 def token(issued: int, *, citizen_id, expires_in=HOUR, refresh=False, family=None,
@@ -112,10 +102,6 @@ CASES = {
         [pending(now - 1), pending(now)], [pending(now + 1)]),
     "qr_logins": lambda now, cid: (
         [qr(now - 600)], [qr(now - 599), qr(now + 60)]),
-    "client_assertion_jtis": lambda now, cid: (
-        [jti(now - 1)], [jti(now), jti(now + 60)]),
-    "login_failures": lambda now, cid: (
-        [failure(now - 300)], [failure(now - 299)]),
     "sign_in_events": lambda now, cid: (
         [sign_in(now - ACTIVITY - 1, citizen_id=cid)], [sign_in(now - ACTIVITY, citizen_id=cid)]),
     "disclosure_records": lambda now, cid: (
@@ -175,6 +161,28 @@ def test_prune_records_deletes_old_and_keeps_fresh(kind, app, runner, factory, c
     assert sum(output["deleted"].values()) == len(old_ids), output
     assert not any(_exists(app, model, row_id) for model, row_id in old_ids)
     assert all(_exists(app, model, row_id) for model, row_id in fresh_ids)
+
+
+def _hot_entries(app) -> list[str]:
+    from gateway.stores.sql import HotEntry
+
+    with app.app_context():
+        return sorted(db.session.scalars(select(HotEntry.key)))
+
+
+def test_prune_records_purges_expired_hot_entries(app, runner, clock):
+    from gateway.stores.hot import get_hot_store
+
+    with app.app_context():
+        store = get_hot_store()
+        store.put("ns", "expired", "v", 10)
+        store.incr("limits", "window-over", 10)
+        store.put("ns", "live", "v", 11)
+    clock.advance(10)
+    assert _prune(runner, "--dry-run")["deleted"]["hot_entries"] == 2
+    assert _hot_entries(app) == ["expired", "live", "window-over"]
+    assert _prune(runner)["deleted"]["hot_entries"] == 2
+    assert _hot_entries(app) == ["live"]
 
 
 def test_prune_records_deletes_session_participants_with_their_session(app, runner, factory,

@@ -1,19 +1,19 @@
 """Checking a personal ID number and password, with throttling of repeated failures.
 
-Two limits over ``LOGIN_THROTTLE_WINDOW``: failures per personal ID number (guessing one
-person's password) and failures per client address (trying one password on many numbers).
-Failures older than the window are purged as new ones are written.
+Two limits over ``LOGIN_THROTTLE_WINDOW`` seconds: failures per personal ID number (guessing
+one person's password) and failures per client address (trying one password on many numbers).
+They are ``limits`` fixed windows counted in the hot store (``gateway.stores.limits``): shared
+by every node, started by the first failure, gone when the window ends. The number is in the
+counter's key only as a keyed digest; a successful sign-in clears that number's count (not the
+address's).
 """
 
 from __future__ import annotations
 
 from flask import current_app, request
-from sqlalchemy import delete, func, select
 
-from ..clock import now
-from ..extensions import db
 from ..identity.services import get_citizen_by_personal_id
-from .models import LoginFailure
+from ..stores.limits import get_rate_limiter, key_digest, limit
 from .passwords import check_password
 
 
@@ -21,52 +21,39 @@ class TooManyAttempts(Exception):
     """Too many failed sign-ins for this ID number recently."""
 
 
-def _window_start() -> int:
-    return now() - current_app.config["LOGIN_THROTTLE_WINDOW"]
-
-
-def _recent_failures(condition) -> int:
-    return db.session.scalar(
-        select(func.count(LoginFailure.id)).where(
-            condition, LoginFailure.failed_at > _window_start()
-        )
-    )
-
-
 def _remote_addr() -> str | None:
     return request.remote_addr if request else None
 
 
-def validate_not_throttled(personal_id: str) -> None:
+def _limits(personal_id: str):
+    """``(limit, identifiers)`` of each throttle that applies to this attempt."""
     config = current_app.config
-    by_number = _recent_failures(LoginFailure.personal_id == personal_id)
-    if by_number >= config["LOGIN_THROTTLE_ATTEMPTS"]:
-        raise TooManyAttempts()
+    window = config["LOGIN_THROTTLE_WINDOW"]
+    found = [(limit(config["LOGIN_THROTTLE_ATTEMPTS"], window),
+              ("login-failures-id", key_digest(personal_id)))]
     remote_addr = _remote_addr()
-    by_address = _recent_failures(LoginFailure.remote_addr == remote_addr) if remote_addr else 0
-    if by_address >= config["LOGIN_THROTTLE_ATTEMPTS_PER_ADDRESS"]:
-        raise TooManyAttempts()
+    if remote_addr:
+        found.append((limit(config["LOGIN_THROTTLE_ATTEMPTS_PER_ADDRESS"], window),
+                      ("login-failures-address", remote_addr)))
+    return found
+
+
+def validate_not_throttled(personal_id: str) -> None:
+    limiter = get_rate_limiter()
+    for item, identifiers in _limits(personal_id):
+        if not limiter.test(item, *identifiers):
+            raise TooManyAttempts()
 
 
 def record_failure(personal_id: str) -> None:
-    db.session.execute(delete(LoginFailure).where(LoginFailure.failed_at <= _window_start()))
-    db.session.add(
-        LoginFailure(personal_id=personal_id, remote_addr=_remote_addr(), failed_at=now())
-    )
-    db.session.commit()
-
-
-def delete_old_login_failures() -> int:
-    """Failures older than the window, which no limit counts (``prune-records``: the purge on
-    write does nothing while nobody fails). Not committed."""
-    return db.session.execute(
-        delete(LoginFailure).where(LoginFailure.failed_at <= _window_start())
-    ).rowcount
+    limiter = get_rate_limiter()
+    for item, identifiers in _limits(personal_id):
+        limiter.hit(item, *identifiers)
 
 
 def clear_failures(personal_id: str) -> None:
-    db.session.execute(delete(LoginFailure).where(LoginFailure.personal_id == personal_id))
-    db.session.commit()
+    item, identifiers = _limits(personal_id)[0]
+    get_rate_limiter().clear(item, *identifiers)
 
 
 def authenticate(personal_id: str, password: str):

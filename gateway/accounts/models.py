@@ -27,18 +27,6 @@ class Consent(db.Model):
         return set(scope_to_list(scope) or []) <= set(scope_to_list(self.scope) or [])
 
 
-class LoginFailure(db.Model):
-    """A failed sign-in, kept for ``LOGIN_THROTTLE_WINDOW`` to throttle guessing per personal ID
-    number and per client address."""
-
-    __tablename__ = "login_failures"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    personal_id: Mapped[str] = mapped_column(String(12), index=True)
-    remote_addr: Mapped[str | None] = mapped_column(String(45), index=True)
-    failed_at: Mapped[int] = mapped_column(Integer, index=True)
-
-
 class TotpCredential(db.Model):
     """A person's authenticator app (RFC 6238). The shared secret must be readable to check
     codes, so it is stored as is: protect the database (see docs/security.md)."""

@@ -14,7 +14,8 @@ docs/domain.md §6, and where each is enforced:
 * **Only the phone that scanned it decides**: the first signed-in phone session to open the code
   claims it; another device gets a refusal.
 * **Rate limits**: codes per browser and per IP address, decisions per person
-  (``QR_LOGIN_MAX_*`` over ``QR_LOGIN_RATE_WINDOW``).
+  (``QR_LOGIN_MAX_*`` over ``QR_LOGIN_RATE_WINDOW``): ``limits`` fixed windows in the hot store
+  (``gateway.stores.limits``), the browser id in keys only as a keyed digest.
 
 Assurance: the desktop session's ``amr`` is ``mca`` (RFC 8176, multiple-channel) plus the phone
 session's own methods. Its ``acr`` is the lowest of what those methods reach
@@ -40,6 +41,7 @@ from ..extensions import db
 from ..identity.models import Citizen
 from ..oidc import storage
 from ..oidc.assurance import acr_rank
+from ..stores.limits import get_rate_limiter, key_digest, limit
 from . import qr_store
 from .assurance import get_session_acr
 from .browser import get_browser_id, start_user_session
@@ -107,19 +109,20 @@ def _config(key: str):
     return current_app.config[key]
 
 
-def _since() -> int:
-    return now() - _config("QR_LOGIN_RATE_WINDOW")
-
-
 def create_offer(pending) -> QrOffer | None:
     """A fresh code for this browser's pending request (None without one)."""
     if pending is None:
         return None
     browser_id, ip_address = get_browser_id(), request.remote_addr
-    if (qr_store.count_qr_logins_created(since=_since(), browser_id=browser_id)
-            >= _config("QR_LOGIN_MAX_PER_BROWSER")
-            or qr_store.count_qr_logins_created(since=_since(), ip_address=ip_address)
-            >= _config("QR_LOGIN_MAX_PER_IP")):
+    limiter, window = get_rate_limiter(), _config("QR_LOGIN_RATE_WINDOW")
+    limits = [(limit(_config("QR_LOGIN_MAX_PER_BROWSER"), window),
+               ("qr-codes-browser", key_digest(browser_id)))]
+    if ip_address:
+        limits.append((limit(_config("QR_LOGIN_MAX_PER_IP"), window),
+                       ("qr-codes-address", ip_address)))
+    # Test first (a refused request counts nothing), then count: a race past the test loses.
+    if (not all(limiter.test(item, *ids) for item, ids in limits)
+            or not all([limiter.hit(item, *ids) for item, ids in limits])):
         return QrOffer(error=str(_l(
             "Too many QR codes were requested from here. Sign in with your password, "
             "or wait a few minutes.")))
@@ -190,8 +193,9 @@ def open_on_phone(code: str, user_session):
 def decide_on_phone(code: str, user_session, approve: bool):
     """Approve (binding the code to the phone's citizen) or refuse; rate-limited per person."""
     citizen_id = user_session.citizen_id
-    if qr_store.count_qr_decisions(citizen_id=citizen_id, since=_since()) >= _config(
-            "QR_LOGIN_MAX_DECISIONS"):
+    limiter = get_rate_limiter()
+    decisions = limit(_config("QR_LOGIN_MAX_DECISIONS"), _config("QR_LOGIN_RATE_WINDOW"))
+    if not limiter.test(decisions, "qr-decisions", str(citizen_id)):
         raise QrRateLimited()
     record = open_on_phone(code, user_session)
     if not qr_store.decide_qr_login(record, phone_sid=user_session.sid, citizen_id=citizen_id,
@@ -199,6 +203,7 @@ def decide_on_phone(code: str, user_session, approve: bool):
                                    amr=list(user_session.amr or [])):
         _find_live(code, user_session)
         raise QrUsed()
+    limiter.hit(decisions, "qr-decisions", str(citizen_id))
     return record
 
 

@@ -8,7 +8,7 @@ racing on one code cannot both win.
 from __future__ import annotations
 
 from flask import current_app
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, select, update
 
 from ..clock import now
 from ..extensions import db
@@ -36,25 +36,6 @@ def create_qr_login(*, code: str, pending_uid: str, browser_id: str, client_id: 
     db.session.add(record)
     db.session.commit()
     return record
-
-
-def count_qr_logins_created(*, since: int, browser_id: str | None = None,
-                            ip_address: str | None = None) -> int:
-    query = select(func.count(QrLogin.id)).where(QrLogin.created_at > since)
-    if browser_id is not None:
-        query = query.where(QrLogin.browser_digest == digest(browser_id))
-    if ip_address is not None:
-        query = query.where(QrLogin.ip_address == ip_address)
-    return db.session.scalar(query)
-
-
-def count_qr_decisions(*, citizen_id: int, since: int) -> int:
-    """Approvals and refusals a person made from their phone since ``since``."""
-    return db.session.scalar(
-        select(func.count(QrLogin.id)).where(
-            QrLogin.citizen_id == citizen_id, QrLogin.decided_at > since
-        )
-    )
 
 
 def get_qr_login(code: str | None):
@@ -112,8 +93,9 @@ def consume_qr_login(record) -> bool:
 
 
 def delete_expired_qr_logins() -> int:
-    """QR sign-in codes expired for longer than ``QR_LOGIN_RATE_WINDOW``: the rate limits count
-    the codes created, and the decisions made, within that window."""
+    """QR sign-in codes expired, created and decided more than ``QR_LOGIN_RATE_WINDOW`` ago (the
+    rate limits themselves are counters in the hot store; the records are kept as long as a
+    limit can remember them)."""
     cutoff = now() - current_app.config["QR_LOGIN_RATE_WINDOW"]
     return db.session.execute(
         delete(QrLogin).where(QrLogin.expires_at <= cutoff, QrLogin.created_at <= cutoff,

@@ -88,7 +88,9 @@ class PrivateKeyJWT(JWTBearerClientAssertion):
     def validate_jti(self, claims, jti):
         if not isinstance(jti, str) or not jti or len(jti) > 256:
             return False
-        return storage.record_client_assertion_jti(claims["sub"], jti, int(claims["exp"]))
+        # Kept while the assertion is accepted: ``exp`` plus the allowed clock skew.
+        return storage.record_client_assertion_jti(claims["sub"], jti,
+                                                   int(claims["exp"]) + self.leeway)
 
     def __call__(self, query_client, request):
         client = super().__call__(query_client, request)

@@ -180,22 +180,6 @@ class InitialAccessToken(db.Model):
     revoked_at: Mapped[int | None] = mapped_column(Integer)
 
 
-class ClientAssertionJti(db.Model):
-    """A ``jti`` of a client assertion already accepted (RFC 7523 §3 item 7: refuse replays),
-    kept until the assertion expires."""
-
-    __tablename__ = "client_assertion_jtis"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    client_id: Mapped[str] = mapped_column(String(48))
-    jti_digest: Mapped[str] = mapped_column(String(64))
-    expires_at: Mapped[int] = mapped_column(Integer, index=True)
-
-    __table_args__ = (
-        Index("ix_client_assertion_jtis_client_jti", "client_id", "jti_digest", unique=True),
-    )
-
-
 class SigningKey(db.Model):
     """A private JWK that signs tokens, from ``activates_at`` until a newer key of its ``kty``
     activates; published in the JWKS from its creation until the tokens it signed have expired

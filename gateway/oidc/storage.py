@@ -14,10 +14,10 @@ from sqlalchemy.exc import IntegrityError
 
 from ..clock import now
 from ..extensions import db
+from ..stores.hot import get_hot_store
 from . import token_store
 from .models import (
     AuthorizationCode,
-    ClientAssertionJti,
     InitialAccessToken,
     LogoutDelivery,
     OAuth2Client,
@@ -99,19 +99,15 @@ def use_initial_access_token(record: InitialAccessToken) -> bool:
 
 # -- client assertions (RFC 7523) ----------------------------------------------------------------
 
+#: Hot store namespace of used client-assertion ``jti``s (key: client id and the jti's digest).
+JTI_NAMESPACE = "client_assertion_jti"
+
 
 def record_client_assertion_jti(client_id: str, jti: str, expires_at: int) -> bool:
-    """Remember an accepted assertion's ``jti`` until it expires; False if already seen."""
-    current = now()
-    db.session.execute(delete(ClientAssertionJti).where(ClientAssertionJti.expires_at < current))
-    db.session.add(ClientAssertionJti(client_id=client_id, jti_digest=digest(jti),
-                                      expires_at=max(int(expires_at), current)))
-    try:
-        db.session.commit()
-    except IntegrityError:
-        db.session.rollback()
-        return False
-    return True
+    """Remember an accepted assertion's ``jti`` until ``expires_at`` (its ``exp`` plus the
+    allowed clock skew); False if already seen. In the hot store, durable at once."""
+    ttl = max(1, int(expires_at) - now())
+    return get_hot_store().add(JTI_NAMESPACE, f"{client_id}:{digest(jti)}", 1, ttl)
 
 
 # -- authorization codes -------------------------------------------------------------------------
@@ -467,13 +463,6 @@ def delete_expired_pending_authorizations() -> int:
     refuses them)."""
     return db.session.execute(
         delete(PendingAuthorization).where(PendingAuthorization.expires_at <= now())
-    ).rowcount
-
-
-def delete_expired_client_assertion_jtis() -> int:
-    """Client assertion ``jti``s past the assertion's ``exp``: a replay is refused by ``exp``."""
-    return db.session.execute(
-        delete(ClientAssertionJti).where(ClientAssertionJti.expires_at < now())
     ).rowcount
 
 

@@ -170,16 +170,27 @@ def test_login_throttled_per_address_when_one_password_is_sprayed(app, browser, 
     assert response.status_code == 303
 
 
-def test_login_failures_older_than_the_window_are_purged(app, browser, factory, clock):
-    from gateway.accounts.models import LoginFailure
-    from gateway.extensions import db
-
-    for _ in range(3):
+def test_login_throttle_lifts_when_the_window_ends(browser, clock):
+    for _ in range(5):
         browser.sign_in("086090999999", "Wrong-password-1")
-    clock.advance(301)
-    browser.sign_in("086090999998", "Wrong-password-1")
+    assert browser.sign_in("086090999999", "Wrong-password-1").status_code == 429
+    clock.advance(299)
+    assert browser.sign_in("086090999999", "Wrong-password-1").status_code == 429
+    clock.advance(1)  # LOGIN_THROTTLE_WINDOW after the first failure
+    assert browser.sign_in("086090999999", "Wrong-password-1").status_code == 401
+
+
+def test_login_throttle_keys_hold_no_personal_id_number(app, browser):
+    from sqlalchemy import select
+
+    from gateway.extensions import db
+    from gateway.stores.sql import HotEntry
+
+    browser.sign_in("086090999999", "Wrong-password-1")
     with app.app_context():
-        assert db.session.query(LoginFailure).count() == 1
+        keys = db.session.scalars(select(HotEntry.key)).all()
+    assert len(keys) == 2  # per number, per address
+    assert not any("086090999999" in key for key in keys)
 
 
 def test_login_success_resets_failure_count(browser, factory):

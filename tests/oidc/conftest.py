@@ -157,16 +157,6 @@ def client_site():
     site.server.server_close()
 
 
-@pytest.fixture(autouse=True)
-def _fresh_client_key_cache():
-    """The fetched-JWKS cache lives in the process: no test sees another's documents."""
-    from gateway.oidc import client_keys
-
-    client_keys._cache.clear()
-    yield
-    client_keys._cache.clear()
-
-
 def make_client_key(kid: str, kty: str = "RSA"):
     from joserfc.jwk import ECKey, RSAKey
 

@@ -413,21 +413,11 @@ def test_oidcc_registration_sector_bad_refused_and_nothing_stored(
 # -- 18. oidcc-refresh-token-rp-key-rotation ------------------------------------------------------
 
 def test_oidcc_refresh_token_rp_key_rotation_refetches_jwks_on_unknown_kid(
-        register_rp, client_site, monkeypatch):
+        register_rp, client_site, clock):
     """oidcc-refresh-token-rp-key-rotation: the RP publishes a new key with a new ``kid`` in its
     ``jwks_uri``, waits, then authenticates with it; the gateway re-fetches ``jwks_uri`` on the
     unknown ``kid`` and accepts it (here at the code exchange; the same client authentication
     runs for every grant at the token endpoint)."""
-    from gateway.oidc import client_keys
-
-    class Time:  # the conformance suite waits 60 s before using the new key
-        offset = 0.0
-
-        @classmethod
-        def monotonic(cls):
-            return 1_000_000.0 + cls.offset
-
-    monkeypatch.setattr(client_keys, "time", Time)
     old, new = make_client_key("2026-01"), make_client_key("2026-02")
     client_site.documents["/jwks.json"] = public_jwks(old)
     rp = register_rp(key=old, jwks_uri=client_site.url("/jwks.json"),
@@ -436,7 +426,7 @@ def test_oidcc_refresh_token_rp_key_rotation_refetches_jwks_on_unknown_kid(
     assert client_site.fetches["/jwks.json"] == 1
 
     client_site.documents["/jwks.json"] = public_jwks(new)
-    Time.offset += 60
+    clock.advance(60)  # the conformance suite waits 60 s before using the new key
     rp.key = new
     rp.tokens()
     assert client_site.fetches["/jwks.json"] == 2

@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import json
 import threading
-import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -136,7 +135,8 @@ def test_unregistered_request_uri_is_refused(app, rp, signer, served):
     assert 400 <= response.status_code < 500 and "Location" not in response.headers
 
 
-def test_client_jwks_uri_is_fetched_again_for_an_unknown_kid(app, client, factory, served):
+def test_client_jwks_uri_is_fetched_again_for_an_unknown_kid(app, client, factory, served,
+                                                             clock):
     """A client that rotates its key is recognised at once (fetch again on an unknown kid)."""
     base, documents = served
     old = RSAKey.generate_key(2048, parameters={"kid": "old"}, private=True)
@@ -147,12 +147,9 @@ def test_client_jwks_uri_is_fetched_again_for_an_unknown_kid(app, client, factor
     for key in (old, new):
         if key is new:
             documents["/jwks"] = ("application/json", json.dumps(_public_jwks(new)).encode())
-            from gateway.oidc import client_keys
-
             # The old document is still cached (fresh for minutes); only the unknown kid may
             # trigger a new fetch (it is 10 s old, past the anti-hammering interval).
-            cached_at, key_set = client_keys._cache[base + "/jwks"]
-            client_keys._cache[base + "/jwks"] = (time.monotonic() - 10, key_set)
+            clock.advance(10)
         params, request_jwt = _request_object(rp, key)
         query = {"client_id": rp.reg["client_id"], "response_type": "code", "scope": "openid",
                  "request": request_jwt}

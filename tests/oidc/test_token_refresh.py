@@ -377,21 +377,12 @@ def test_refresh_token_withdrawn_on_my_account_page(offline_rp, client):
     _error(refresh(offline_rp, tokens["refresh_token"]), 400, "invalid_grant")
 
 
-def test_oidcc_refresh_token_rp_key_rotation_at_refresh(register_rp, client_site, monkeypatch):
+def test_oidcc_refresh_token_rp_key_rotation_at_refresh(register_rp, client_site, clock):
     """oidcc-refresh-token-rp-key-rotation: the RP publishes a new key with a new ``kid`` at its
     ``jwks_uri``, waits, then authenticates the *refresh* request with it; the gateway fetches
     ``jwks_uri`` again on the unknown ``kid`` and refreshes."""
-    from gateway.oidc import client_keys
     from tests.oidc.conftest import make_client_key, public_jwks
 
-    class Time:  # the conformance suite waits 60 s before using the new key
-        offset = 0.0
-
-        @classmethod
-        def monotonic(cls):
-            return 1_000_000.0 + cls.offset
-
-    monkeypatch.setattr(client_keys, "time", Time)
     old, new = make_client_key("rp-2026-01"), make_client_key("rp-2026-02")
     client_site.documents["/jwks.json"] = public_jwks(old)
     party = register_rp(key=old, jwks_uri=client_site.url("/jwks.json"),
@@ -400,7 +391,7 @@ def test_oidcc_refresh_token_rp_key_rotation_at_refresh(register_rp, client_site
     _, tokens = party.tokens(**OFFLINE)
 
     client_site.documents["/jwks.json"] = public_jwks(new)
-    Time.offset += 60
+    clock.advance(60)  # the conformance suite waits 60 s before using the new key
     party.key = new
     response = party.http.post("/token", data={
         "grant_type": "refresh_token", "refresh_token": tokens["refresh_token"],

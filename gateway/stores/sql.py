@@ -1,0 +1,135 @@
+"""The hot store on the gateway's database: one table, ``hot_entries``.
+
+Each operation (but ``purge_expired``) runs in its own transaction on its own connection
+(``db.engine.begin()``) and is committed when it returns, like Redis: a replay check is durable
+at once and the caller's session is neither committed nor rolled back. Atomicity comes from
+single statements: ``INSERT .. ON CONFLICT`` (``add``, ``incr``, ``put``) and
+``DELETE .. RETURNING`` (``pop``), correct under concurrency on PostgreSQL and on SQLite
+(3.35+). Time is the gateway's clock (``gateway.clock.now``): an entry is gone once
+``now() >= expires_at``, though its row stays until ``purge_expired`` (``prune-records``) or
+the next write of its key.
+
+On SQLite a write waits for the caller's session if that holds uncommitted writes: callers use
+the store before writing (sign-in, client authentication and QR codes do).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Index, Integer, String, Text, case, cast, delete, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ..clock import now
+from ..extensions import db
+from .hot import check_ttl, decode, encode
+
+
+class HotEntry(db.Model):
+    """One short-lived entry of the hot store (see ``gateway/stores/hot.py``)."""
+
+    __tablename__ = "hot_entries"
+
+    namespace: Mapped[str] = mapped_column(String(64), primary_key=True)
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    #: JSON text (``gateway.stores.hot.encode``); counters are JSON integers.
+    value: Mapped[str] = mapped_column(Text)
+    #: Seconds since the epoch at which the entry is gone.
+    expires_at: Mapped[int] = mapped_column(Integer)
+
+    __table_args__ = (Index("ix_hot_entries_expires_at", "expires_at"),)
+
+
+_table = HotEntry.__table__
+_c = _table.c
+
+
+def _insert():
+    dialect = db.engine.dialect.name
+    if dialect == "postgresql":
+        return postgresql.insert(_table)
+    if dialect == "sqlite":
+        return sqlite.insert(_table)
+    raise RuntimeError(f"the SQL hot store supports PostgreSQL and SQLite, not {dialect}")
+
+
+def _this(ns: str, key: str):
+    return (_c.namespace == ns) & (_c.key == key)
+
+
+class SqlHotStore:
+    """:class:`~gateway.stores.hot.HotStore` on the ``hot_entries`` table."""
+
+    def put(self, ns: str, key: str, value: Any, ttl: int) -> None:
+        expires_at = now() + check_ttl(ttl)
+        statement = _insert().values(namespace=ns, key=key, value=encode(value),
+                                     expires_at=expires_at)
+        statement = statement.on_conflict_do_update(
+            index_elements=[_c.namespace, _c.key],
+            set_={"value": statement.excluded.value, "expires_at": statement.excluded.expires_at},
+        )
+        with db.engine.begin() as connection:
+            connection.execute(statement)
+
+    def get(self, ns: str, key: str) -> Any | None:
+        with db.engine.begin() as connection:
+            text = connection.scalar(
+                select(_c.value).where(_this(ns, key), _c.expires_at > now()))
+        return decode(text)
+
+    def add(self, ns: str, key: str, value: Any, ttl: int) -> bool:
+        current = now()
+        statement = _insert().values(namespace=ns, key=key, value=encode(value),
+                                     expires_at=current + check_ttl(ttl))
+        # An expired row of the same key is taken over; a live one is left alone.
+        statement = statement.on_conflict_do_update(
+            index_elements=[_c.namespace, _c.key],
+            set_={"value": statement.excluded.value, "expires_at": statement.excluded.expires_at},
+            where=_c.expires_at <= current,
+        ).returning(_c.key)
+        with db.engine.begin() as connection:
+            return connection.execute(statement).first() is not None
+
+    def pop(self, ns: str, key: str) -> Any | None:
+        statement = delete(_table).where(_this(ns, key)).returning(_c.value, _c.expires_at)
+        with db.engine.begin() as connection:
+            row = connection.execute(statement).first()
+        if row is None or row.expires_at <= now():
+            return None
+        return decode(row.value)
+
+    def delete(self, ns: str, key: str) -> None:
+        with db.engine.begin() as connection:
+            connection.execute(delete(_table).where(_this(ns, key)))
+
+    def incr(self, ns: str, key: str, ttl: int, amount: int = 1) -> int:
+        current = now()
+        statement = _insert().values(namespace=ns, key=key, value=str(int(amount)),
+                                     expires_at=current + check_ttl(ttl))
+        expired = _c.expires_at <= current
+        statement = statement.on_conflict_do_update(
+            index_elements=[_c.namespace, _c.key],
+            set_={
+                "value": case(
+                    (expired, statement.excluded.value),
+                    else_=cast(cast(_c.value, Integer) + int(amount), Text),
+                ),
+                "expires_at": case((expired, statement.excluded.expires_at),
+                                   else_=_c.expires_at),
+            },
+        ).returning(_c.value)
+        with db.engine.begin() as connection:
+            return int(connection.execute(statement).scalar_one())
+
+    def ttl(self, ns: str, key: str) -> int | None:
+        current = now()
+        with db.engine.begin() as connection:
+            expires_at = connection.scalar(
+                select(_c.expires_at).where(_this(ns, key), _c.expires_at > current))
+        return None if expires_at is None else expires_at - current
+
+    def purge_expired(self) -> int:
+        """The one exception to "own transaction": runs in the caller's session, uncommitted,
+        like the other ``prune-records`` steps (which commit, or roll back for ``--dry-run``)."""
+        return db.session.execute(delete(_table).where(_c.expires_at <= now())).rowcount
