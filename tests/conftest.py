@@ -191,6 +191,25 @@ def app(request, tmp_path, clock):
 
 
 @pytest.fixture
+def sqlite_app(tmp_path, clock):
+    """The gateway on a new SQLite file whatever ``GATEWAY_TEST_DATABASE`` says (for contract
+    tests that name their database)."""
+    yield from build_app(f"sqlite:///{tmp_path / 'sqlite.db'}", clock)
+
+
+@pytest.fixture
+def sql_hot_store(app):
+    """``app`` with its hot store on its own database, also in the PostgreSQL + Redis run: for
+    tests that move the frozen clock past a TTL (Redis expires keys in real time; its TTLs are
+    checked by the contract's PTTL tests) or read ``hot_entries``."""
+    from gateway.stores.hot import EXTENSION
+    from gateway.stores.sql import SqlHotStore
+
+    app.extensions[EXTENSION] = SqlHotStore()
+    return app.extensions[EXTENSION]
+
+
+@pytest.fixture
 def client(app):
     return app.test_client()
 

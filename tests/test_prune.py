@@ -170,7 +170,7 @@ def _hot_entries(app) -> list[str]:
         return sorted(db.session.scalars(select(HotEntry.key)))
 
 
-def test_prune_records_purges_expired_hot_entries(app, runner, clock):
+def test_prune_records_purges_expired_hot_entries(sql_hot_store, app, runner, clock):
     from gateway.stores.hot import get_hot_store
 
     with app.app_context():

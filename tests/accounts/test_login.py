@@ -132,7 +132,7 @@ def test_login_throttled_after_5_failures_429(browser, factory):
     assert "gw_sso=" not in response.headers.get("Set-Cookie", "")
 
 
-def test_login_throttle_lifts_after_window(browser, factory, clock):
+def test_login_throttle_lifts_after_window(sql_hot_store, browser, factory, clock):
     citizen = factory.citizen()
     for _ in range(5):
         browser.sign_in(citizen["personal_id"], "Wrong-password-1")
@@ -170,7 +170,7 @@ def test_login_throttled_per_address_when_one_password_is_sprayed(app, browser, 
     assert response.status_code == 303
 
 
-def test_login_throttle_lifts_when_the_window_ends(browser, clock):
+def test_login_throttle_lifts_when_the_window_ends(sql_hot_store, browser, clock):
     for _ in range(5):
         browser.sign_in("086090999999", "Wrong-password-1")
     assert browser.sign_in("086090999999", "Wrong-password-1").status_code == 429
@@ -180,7 +180,7 @@ def test_login_throttle_lifts_when_the_window_ends(browser, clock):
     assert browser.sign_in("086090999999", "Wrong-password-1").status_code == 401
 
 
-def test_login_throttle_keys_hold_no_personal_id_number(app, browser):
+def test_login_throttle_keys_hold_no_personal_id_number(sql_hot_store, app, browser):
     from sqlalchemy import select
 
     from gateway.extensions import db

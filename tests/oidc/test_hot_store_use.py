@@ -26,7 +26,8 @@ def test_private_key_jwt_replayed_jti_refused_within_the_clock_skew_after_exp(re
     assert "used before" in response.get_json()["error_description"]
 
 
-def test_private_key_jwt_jti_is_kept_in_the_hot_store_as_a_digest(app, register_rp):
+def test_private_key_jwt_jti_is_kept_in_the_hot_store_as_a_digest(sql_hot_store, app,
+                                                                  register_rp):
     from sqlalchemy import select
 
     from gateway.extensions import db

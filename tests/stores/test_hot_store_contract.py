@@ -34,7 +34,7 @@ def pg_app(pg_database, clock):
 def backend(request):
     """``(app, store)``: the store used within an app context of ``app``."""
     if request.param == "sql-sqlite":
-        app = request.getfixturevalue("app")
+        app = request.getfixturevalue("sqlite_app")
     elif request.param == "sql-postgresql":
         app = request.getfixturevalue("pg_app")
     else:
@@ -58,7 +58,7 @@ def store(backend):
 
 @pytest.fixture(params=["sql-sqlite", "sql-postgresql"])
 def sql_store(request):
-    app = request.getfixturevalue("app" if request.param == "sql-sqlite" else "pg_app")
+    app = request.getfixturevalue("sqlite_app" if request.param == "sql-sqlite" else "pg_app")
     from gateway.stores.hot import get_hot_store
 
     with app.app_context():
@@ -265,7 +265,7 @@ def test_redis_hot_store_uses_native_expiry(redis_hot_store):
     assert redis_hot_store.purge_expired() == 0
 
 
-def test_hot_store_is_redis_when_redis_url_is_set(app):
+def test_hot_store_is_redis_when_redis_url_is_set(sqlite_app):
     from gateway.stores.hot import create_hot_store
     from gateway.stores.redis import RedisHotStore
     from gateway.stores.sql import SqlHotStore
@@ -274,4 +274,4 @@ def test_hot_store_is_redis_when_redis_url_is_set(app):
                               "REDIS_KEY_PREFIX": "province:"})
     assert isinstance(store, RedisHotStore) and store.prefix == "province:"
     assert isinstance(create_hot_store({"REDIS_URL": None}), SqlHotStore)
-    assert isinstance(app.extensions["gateway.hot_store"], SqlHotStore)
+    assert isinstance(sqlite_app.extensions["gateway.hot_store"], SqlHotStore)
