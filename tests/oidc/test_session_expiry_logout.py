@@ -23,6 +23,7 @@ from tests.conftest import Factory, build_app, create_postgresql_database
 from tests.oidc.conftest import (
     ALGORITHMS,
     DynamicRelyingParty,
+    basic,
     bearer,
     issue_registration_token,
     register,
@@ -190,14 +191,8 @@ def test_session_expiry_keeps_offline_access(rp, factory, runner, app, clock):
     assert sweep(runner)["ended"] == 1
     response = rp.http.post("/token", data={"grant_type": "refresh_token",
                                             "refresh_token": tokens["refresh_token"]},
-                            headers=_basic(rp.reg))
+                            headers=basic(rp.reg["client_id"], rp.reg["client_secret"]))
     assert response.status_code == 200, response.get_json()
-
-
-def _basic(registration) -> dict:
-    from tests.oidc.conftest import basic
-
-    return basic(registration["client_id"], registration["client_secret"])
 
 
 def test_session_expiry_sends_no_frontchannel_logout(register_rp, runner, app, clock):
