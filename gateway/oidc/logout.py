@@ -8,8 +8,10 @@
 
 Participants are recorded when a client receives tokens (``record_participant``). Views call
 ``end_sso_session`` and nothing else: it ends the session, queues the logout tokens, tries the
-due ones once inline within a short time budget, and returns the front-channel URLs. The
-``deliver-logouts`` worker retries the rest.
+due ones once inline within a short time budget, and returns the front-channel URLs. Sessions
+that run out (absolute lifetime, idle timeout) are ended the same way by the sweep,
+``end_expired_sessions``, which the ``deliver-logouts`` worker runs before each poll (and
+``end-expired-sessions`` and ``prune-records``); the worker delivers and retries the rest.
 """
 
 from __future__ import annotations
