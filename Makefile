@@ -36,6 +36,7 @@ demo: install
 
 lint: $(STAMP)
 	$(BIN)/ruff check gateway clients tests
+	$(BIN)/lint-imports
 
 test: install chromium lint
 	$(BIN)/python -m pytest

@@ -36,6 +36,7 @@ def create_app(config: dict | None = None) -> Flask:
     default_config.validate_config(app.config)
 
     from . import cli, errors, security
+    from .accounts.ports import create_ports
     from .accounts.qr_views import bp as qr_login_bp
     from .accounts.self_service import bp as self_service_bp
     from .accounts.views import bp as accounts_bp
@@ -44,6 +45,7 @@ def create_app(config: dict | None = None) -> Flask:
     from .i18n import select_locale
     from .identity.views import bp as identity_bp
     from .oidc import server
+    from .oidc.ports import bind_ports
     from .oidc.views import bp as oidc_bp
 
     # Authlib logs issued tokens at DEBUG ("Issue token %r"): tokens never reach a log.
@@ -57,6 +59,9 @@ def create_app(config: dict | None = None) -> Flask:
     csrf.init_app(app)
     app.extensions["gateway.clock"] = app.config.get("CLOCK") or SystemClock()
     server.init_app(app)
+    # The kernel's plug points: people, sessions, consent, audit and the prompts of a sign-in
+    # come from the interaction side (``oidc/ports.py``, ``accounts/ports.py``).
+    bind_ports(app, create_ports())
     errors.init_app(app)
     security.init_app(app)
     from flask_babel import get_locale

@@ -16,12 +16,11 @@ from .oidc.cli import (
     create_client_command,
     deliver_logouts_command,
     end_expired_sessions_command,
-    issue_registration_token_command,
     list_logout_deliveries_command,
     rotate_keys_command,
 )
 
-#: Demo citizens (documented in README.md). ID numbers follow DOMAIN.md §3: province 086
+#: Demo citizens (documented in README.md). ID numbers follow docs/domain.md §3: province 086
 #: (Vĩnh Long), century/sex digit and birth year consistent with the birth date.
 DEMO_PASSWORD = "VinhLong@2025"
 DEMO_CITIZENS = [
@@ -163,12 +162,12 @@ def _seed_demo_business_and_roles() -> None:
 def _prune_steps():
     """``(kind, function)`` in the order they must run: tokens before the codes they came from,
     session participants before their sessions."""
-    from .accounts import activity, authentication
+    from .accounts import activity, authentication, qr_store
     from .oidc import storage
 
     return [
         ("pending_authorizations", storage.delete_expired_pending_authorizations),
-        ("qr_logins", storage.delete_expired_qr_logins),
+        ("qr_logins", qr_store.delete_expired_qr_logins),
         ("client_assertion_jtis", storage.delete_expired_client_assertion_jtis),
         ("login_failures", authentication.delete_old_login_failures),
         ("tokens", storage.delete_dead_tokens),
@@ -222,6 +221,55 @@ def prune_records_command(dry_run, as_json):
     click.echo("Would delete (dry run):" if dry_run else "Deleted:")
     for kind, count in counts.items():
         click.echo(f"  {kind}: {count}")
+
+
+# The composition root holds what joins the kernel's registry with the identity register:
+# an initial access token names an agency by its administrative unit.
+
+
+@click.command("issue-registration-token")
+@with_appcontext
+@click.option("--agency-name", required=True, help="The agency, as people know it.")
+@click.option("--level", "agency_level", required=True,
+              type=click.Choice(["province", "district", "commune"]))
+@click.option("--unit-code", "administrative_unit_code", required=True,
+              help="Official code of the agency's administrative unit (86, a district or a "
+                   "commune code; pre-2025 and 2025 lists).")
+@click.option("--expires-in", "days", default=30, show_default=True,
+              type=click.IntRange(1, 365), help="Days the token stays valid.")
+@click.option("--max-uses", default=None, type=click.IntRange(1, 1000),
+              help="How many apps it may register (default: no limit until it expires).")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON (for scripts).")
+def issue_registration_token_command(agency_name, agency_level, administrative_unit_code, days,
+                                     max_uses, as_json):
+    """Issue an initial access token (RFC 7591 §3) that lets one agency register its apps at
+    /register. Printed once: only its hash is stored."""
+    from .identity.units import InvalidUnit, validate_unit
+    from .oidc.storage import create_initial_access_token
+
+    agency_name = agency_name.strip()
+    if not 0 < len(agency_name) <= 200:
+        raise click.UsageError("--agency-name: 1 to 200 characters")
+    try:
+        unit = validate_unit(agency_level, administrative_unit_code)
+    except InvalidUnit as exc:
+        raise click.UsageError(f"--unit-code: {exc}") from exc
+    record, token = create_initial_access_token(
+        agency_name=agency_name, agency_level=agency_level,
+        administrative_unit_code=unit.code, lifetime=days * 86400, max_uses=max_uses,
+    )
+    result = {"initial_access_token": token, "agency_name": agency_name,
+              "agency_level": agency_level, "administrative_unit_code": unit.code,
+              "administrative_unit_name": unit.name, "expires_at": record.expires_at,
+              "max_uses": max_uses}
+    if as_json:
+        click.echo(json.dumps(result, ensure_ascii=False))
+        return
+    click.echo(f"initial_access_token: {token}")
+    click.echo(f"agency:               {agency_name} ({agency_level}, {unit.code} {unit.name})")
+    click.echo(f"valid for:            {days} days" + (f", {max_uses} registrations"
+                                                         if max_uses else ""))
+    click.echo("Give it to the agency now: it is kept only as a hash and cannot be shown again.")
 
 
 def init_app(app) -> None:

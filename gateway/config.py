@@ -84,14 +84,14 @@ SUBJECT_TYPE_DEFAULT = "pairwise"
 #: agency would see new subjects). Development uses a fixed, public value.
 PAIRWISE_SALT = None
 
-#: Values of the national-portal claim aliases (DOMAIN.md §2; observed in integration code, not a
-#: published spec, so configurable): ``GioiTinh`` by sex and ``LoaiTaiKhoan`` by account type.
+#: Values of the national-portal claim aliases (docs/domain.md §2; observed in integration code,
+#: not a published spec, so configurable): ``GioiTinh`` by sex and ``LoaiTaiKhoan`` by account type.
 NATIONAL_PORTAL_GENDER = {"male": "Nam", "female": "Nữ"}
 NATIONAL_PORTAL_ACCOUNT_TYPE = {"individual": "1", "organisation": "2"}
 
 #: Youngest age, in completed years, at which a person may register their own account at
 #: ``/signup``. Decree 69/2024/NĐ-CP: from 14 a person registers themselves; a younger child's
-#: account is made by a parent (DOMAIN.md §2). Change only if the law changes.
+#: account is made by a parent (docs/domain.md §2). Change only if the law changes.
 SIGNUP_MINIMUM_AGE = 14
 
 #: Failed sign-ins allowed per personal ID number within ``LOGIN_THROTTLE_WINDOW`` seconds.
@@ -111,8 +111,8 @@ ACTIVITY_RETENTION = 365 * 24 * 3600
 #: or gave up. Policy may lengthen it for audits.
 RECORD_RETENTION_DAYS = 180
 
-#: QR cross-device sign-in (CONFORMANCE.md §3c). Lifetime of a code shown on the desktop sign-in
-#: page, seconds; at most 90 (DOMAIN.md §6 asks for 60-120 s).
+#: QR cross-device sign-in (docs/conformance.md §3c). Lifetime of a code shown on the desktop
+#: sign-in page, seconds; at most 90 (docs/domain.md §6 asks for 60-120 s).
 QR_LOGIN_LIFETIME = 90
 #: Rate limits over ``QR_LOGIN_RATE_WINDOW`` seconds: codes one browser may be shown, codes one
 #: IP address may be shown (offices behind one NAT address share it), and approvals or refusals

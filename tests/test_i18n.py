@@ -1,5 +1,5 @@
 """Vietnamese by default, English by the visible switch or ``ui_locales`` (OIDC Core §3.1.2.1),
-and a Vietnamese catalogue that stays complete (DOMAIN.md §5: the words people expect).
+and a Vietnamese catalogue that stays complete (docs/domain.md §5: the words people expect).
 
 The catalogue tests fail when a developer adds a string without extracting and translating it:
 

@@ -1,4 +1,4 @@
-"""The portals' on-screen words, Vietnamese first (DOMAIN.md §5), English second.
+"""The portals' on-screen words, Vietnamese first (docs/domain.md §5), English second.
 
 A dictionary is enough for two small sample sites; the gateway itself uses gettext catalogues.
 Each portal adds its own names (``portal_name``, ``agency``…) with ``create_portal_app(strings=…)``.

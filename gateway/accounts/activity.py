@@ -104,15 +104,16 @@ def get_sign_in_events(citizen_id: int, page: int = 1) -> Page:
 # -- disclosures ---------------------------------------------------------------------------------
 
 
-def record_disclosure(citizen, client, claim_names, channel: str) -> None:
-    """``client`` received ``claim_names`` about ``citizen`` through ``channel`` (``id_token``
-    or ``userinfo``). Called where the claims are built (``oidc/grants.py``, ``oidc/server.py``).
-    Commits."""
-    if citizen is None or client is None:
+def record_disclosure(citizen_id: int | None, client_id: str | None, claim_names,
+                      channel: str) -> None:
+    """``client_id`` received ``claim_names`` about the person through ``channel``
+    (``id_token`` or ``userinfo``). The protocol reports it through its audit port
+    (``accounts/ports.py``) where the claims are built. Commits."""
+    if citizen_id is None or client_id is None:
         return
-    _prune(DisclosureRecord, citizen.id)
+    _prune(DisclosureRecord, citizen_id)
     db.session.add(DisclosureRecord(
-        citizen_id=citizen.id, client_id=client.client_id, claim_names=sorted(set(claim_names)),
+        citizen_id=citizen_id, client_id=client_id, claim_names=sorted(set(claim_names)),
         channel=channel, at=now(),
     ))
     db.session.commit()

@@ -66,7 +66,7 @@ class RecoveryCode(db.Model):
 
 
 class QrLogin(db.Model):
-    """A QR code offered on a desktop sign-in page (cross-device sign-in, CONFORMANCE.md §3c).
+    """A QR code offered on a desktop sign-in page (cross-device sign-in, docs/conformance.md §3c).
 
     Bound to one pending authorization request *and* the browser showing it; only the code's
     digest is stored. ``status`` moves pending → scanned → approved/denied → consumed (or

@@ -1,7 +1,7 @@
 """QR cross-device sign-in: a phone that is signed in confirms a sign-in on a computer.
 
-The rules of ../shared/CONFORMANCE.md §3c (draft-ietf-oauth-cross-device-security) and
-DOMAIN.md §6, and where each is enforced:
+The rules of docs/conformance.md §3c (draft-ietf-oauth-cross-device-security) and
+docs/domain.md §6, and where each is enforced:
 
 * **Bound to the initiating browser**: a code belongs to one pending authorization request and to
   the desktop's ``browser_id`` (signed Flask session); status and completion look it up by both,
@@ -39,7 +39,9 @@ from ..clock import now
 from ..extensions import db
 from ..identity.models import Citizen
 from ..oidc import storage
-from .assurance import acr_rank, get_session_acr
+from ..oidc.assurance import acr_rank
+from . import qr_store
+from .assurance import get_session_acr
 from .browser import get_browser_id, start_user_session
 from .totp import create_qr_data_uri
 
@@ -114,16 +116,16 @@ def create_offer(pending) -> QrOffer | None:
     if pending is None:
         return None
     browser_id, ip_address = get_browser_id(), request.remote_addr
-    if (storage.count_qr_logins_created(since=_since(), browser_id=browser_id)
+    if (qr_store.count_qr_logins_created(since=_since(), browser_id=browser_id)
             >= _config("QR_LOGIN_MAX_PER_BROWSER")
-            or storage.count_qr_logins_created(since=_since(), ip_address=ip_address)
+            or qr_store.count_qr_logins_created(since=_since(), ip_address=ip_address)
             >= _config("QR_LOGIN_MAX_PER_IP")):
         return QrOffer(error=str(_l(
             "Too many QR codes were requested from here. Sign in with your password, "
             "or wait a few minutes.")))
     code = secrets.token_urlsafe(24)  # 192 bits
     lifetime = _config("QR_LOGIN_LIFETIME")
-    storage.create_qr_login(
+    qr_store.create_qr_login(
         code=code, pending_uid=pending.uid, browser_id=browser_id, client_id=pending.client_id,
         ip_address=ip_address, user_agent=request.user_agent.string, lifetime=lifetime,
     )
@@ -134,7 +136,7 @@ def create_offer(pending) -> QrOffer | None:
 def get_effective_status(record) -> str:
     """The stored status, with time applied: a live code past its expiry is ``expired``."""
     current = now()
-    if record.status in storage.QR_LIVE and current >= record.expires_at:
+    if record.status in qr_store.QR_LIVE and current >= record.expires_at:
         return "expired"
     if record.status == "approved" and current >= record.expires_at + COMPLETION_GRACE:
         return "expired"
@@ -155,7 +157,7 @@ _STATUS_MESSAGES = {
 
 def get_desktop_status(pending) -> dict:
     """The status the desktop page polls; only the browser that shows the code sees it."""
-    record = storage.get_current_qr_login(pending.uid, get_browser_id()) if pending else None
+    record = qr_store.get_current_qr_login(pending.uid, get_browser_id()) if pending else None
     status = get_effective_status(record) if record is not None else "unknown"
     expires_in = max(0, record.expires_at - now()) if record is not None else 0
     return {"status": status, "message": str(_STATUS_MESSAGES[status]), "expires_in": expires_in}
@@ -163,13 +165,13 @@ def get_desktop_status(pending) -> dict:
 
 def _find_live(code: str, user_session):
     """The code's record if this phone session may still decide on it; raises otherwise."""
-    record = storage.get_qr_login(code)
+    record = qr_store.get_qr_login(code)
     if record is None:
         raise QrUnknown()
     status = get_effective_status(record)
     if status == "expired" or status == "cancelled":
         raise QrExpired()
-    if status not in storage.QR_LIVE:
+    if status not in qr_store.QR_LIVE:
         raise QrUsed()
     if status == "scanned" and record.phone_sid != user_session.sid:
         raise QrOtherDevice()
@@ -179,7 +181,7 @@ def _find_live(code: str, user_session):
 def open_on_phone(code: str, user_session):
     """The phone opened the code's URL while signed in: claim it for this phone session."""
     record = _find_live(code, user_session)
-    if record.status == "pending" and not storage.mark_qr_login_scanned(
+    if record.status == "pending" and not qr_store.mark_qr_login_scanned(
             record, phone_sid=user_session.sid):
         record = _find_live(code, user_session)  # another request won the race: explain why
     return record
@@ -188,11 +190,11 @@ def open_on_phone(code: str, user_session):
 def decide_on_phone(code: str, user_session, approve: bool):
     """Approve (binding the code to the phone's citizen) or refuse; rate-limited per person."""
     citizen_id = user_session.citizen_id
-    if storage.count_qr_decisions(citizen_id=citizen_id, since=_since()) >= _config(
+    if qr_store.count_qr_decisions(citizen_id=citizen_id, since=_since()) >= _config(
             "QR_LOGIN_MAX_DECISIONS"):
         raise QrRateLimited()
     record = open_on_phone(code, user_session)
-    if not storage.decide_qr_login(record, phone_sid=user_session.sid, citizen_id=citizen_id,
+    if not qr_store.decide_qr_login(record, phone_sid=user_session.sid, citizen_id=citizen_id,
                                    approve=approve, acr=user_session.acr,
                                    amr=list(user_session.amr or [])):
         _find_live(code, user_session)
@@ -209,7 +211,7 @@ def get_desktop_assurance(citizen, phone_acr: str, phone_amr: list[str]) -> tupl
 
 def complete_on_desktop(pending):
     """Start the desktop's SSO session for the citizen who approved this browser's code."""
-    record = storage.get_current_qr_login(pending.uid, get_browser_id())
+    record = qr_store.get_current_qr_login(pending.uid, get_browser_id())
     if record is None:
         raise QrUnknown()
     status = get_effective_status(record)
@@ -218,7 +220,7 @@ def complete_on_desktop(pending):
     if status != "approved":
         raise QrUsed() if status in ("consumed", "cancelled") else QrNotApproved()
     citizen = db.session.scalar(select(Citizen).where(Citizen.id == record.citizen_id))
-    if citizen is None or not storage.consume_qr_login(record):
+    if citizen is None or not qr_store.consume_qr_login(record):
         raise QrUsed()
     acr, amr = get_desktop_assurance(citizen, record.phone_acr, record.phone_amr or [])
     return start_user_session(citizen, acr=acr, amr=amr)
@@ -253,7 +255,7 @@ def describe_request(record) -> dict:
         "ip_address": record.ip_address,
         "place": describe_place(record.ip_address),
         "user_agent": record.user_agent,
-        # A proximity hint (CONFORMANCE.md §3c): only ever shown when true.
+        # A proximity hint (docs/conformance.md §3c): only ever shown when true.
         "same_network": bool(record.ip_address) and record.ip_address == request.remote_addr,
         "created": format_datetime(_utc(record.created_at), "short"),
         "expires_in": max(0, record.expires_at - now()),

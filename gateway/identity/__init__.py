@@ -1,1 +1,1 @@
-"""Citizens and their identifiers (DOMAIN.md §2-§3)."""
+"""Citizens and their identifiers (docs/domain.md §2-§3)."""

@@ -1,4 +1,4 @@
-"""Businesses and the people who act for them (DOMAIN.md §2, issue 4 §4 and §6).
+"""Businesses and the people who act for them (docs/domain.md §2, issue 4 §4 and §6).
 
 Only a person with a level-2 identity registers a business (becoming its legal representative)
 or acts for one; a legal representative or head grants and revokes authorised persons, each

@@ -55,7 +55,7 @@ def _personal_id_field(label=None):
 
 
 def commune_choices(blank):
-    """Communes of both structures, 2025 first (codes are what is stored, DOMAIN.md §4)."""
+    """Communes of both structures, 2025 first (codes are what is stored, docs/domain.md §4)."""
     units = list_units("commune")
     before = _l("before 1 July 2025")
     current = sorted((u for u in units if u.structure == "2025"), key=lambda u: u.name)
@@ -122,7 +122,7 @@ class SignupForm(FlaskForm):
                 "identity. A parent registers a younger child's account.", n=minimum))
 
     def validate_personal_id(self, field):
-        """DOMAIN.md §3: digits 4-6 encode century, sex and year of birth (no check digit)."""
+        """docs/domain.md §3: digits 4-6 encode century, sex and year of birth (no check digit)."""
         if field.errors:
             return  # not 12 digits: the earlier validators said so (the chain goes on after them)
         if field.data and get_citizen_by_personal_id(field.data) is not None:

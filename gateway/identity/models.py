@@ -1,5 +1,5 @@
 """Citizens, businesses and who may act for them, staff roles and in-person verifications
-(DOMAIN.md §2).
+(docs/domain.md §2).
 
 A business never signs in: a person signs in with their own level-2 account and acts for it
 through a ``Representation`` (legal representative, head or authorised person). Commune officers
@@ -74,7 +74,7 @@ class Citizen(db.Model):
         return f"<Citizen {self.id}>"
 
 
-#: Roles a person can hold for a business (DOMAIN.md §2), strongest first.
+#: Roles a person can hold for a business (docs/domain.md §2), strongest first.
 REPRESENTATION_ROLES = ("legal_representative", "head", "authorised")
 #: Roles that may grant and revoke authorised persons.
 MANAGING_ROLES = ("legal_representative", "head")
@@ -85,7 +85,7 @@ VERIFICATION_DOCUMENTS = ("chip_id_card", "id_card", "passport")
 
 
 class Business(db.Model):
-    """An organisation known by its tax code (mã số doanh nghiệp), DOMAIN.md §3."""
+    """An organisation known by its tax code (mã số doanh nghiệp), docs/domain.md §3."""
 
     __tablename__ = "businesses"
 

@@ -1,4 +1,4 @@
-"""Personal ID number (số định danh cá nhân), DOMAIN.md §3.
+"""Personal ID number (số định danh cá nhân), docs/domain.md §3.
 
 Twelve digits ``PPP G YY RRRRRR``: province code of birth registration, a digit for century and
 sex, the last two digits of the birth year, six random digits. There is no check digit, so a number

@@ -1,4 +1,4 @@
-"""Staff roles and in-person verification (DOMAIN.md §2: level 2 is given in person).
+"""Staff roles and in-person verification (docs/domain.md §2: level 2 is given in person).
 
 A commune officer verifies residents of their own commune only (either structure of
 administrative units, ``units.check_same_commune``); an administrator may verify anyone. The

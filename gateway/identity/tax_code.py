@@ -1,4 +1,4 @@
-"""Tax code (mã số thuế / mã số doanh nghiệp), DOMAIN.md §3: validated by ``stdnum.vn.mst``.
+"""Tax code (mã số thuế / mã số doanh nghiệp), docs/domain.md §3: validated by ``stdnum.vn.mst``.
 
 Ten digits, the tenth a mod-11 check digit, plus ``-NNN`` for a branch. Stored in the canonical
 form ``stdnum`` formats (``0100233488``, ``0314409058-002``), so one business has one spelling.

@@ -1,4 +1,4 @@
-"""Vĩnh Long's administrative units, keyed on official codes (DOMAIN.md §4).
+"""Vĩnh Long's administrative units, keyed on official codes (docs/domain.md §4).
 
 Both structures are real and both are accepted: before 1 July 2025 (province 86 → 8 districts
 → communes; the 2023 and 2025-01-04 lists) and since then (province 86 → 124 communes, no

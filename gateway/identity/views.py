@@ -109,7 +109,7 @@ def unit_name(code):
 
 @bp.route("/signup", methods=["GET", "POST"])
 def signup():
-    """Register a level-1 identity and sign the person in (DOMAIN.md §2: level 1 is
+    """Register a level-1 identity and sign the person in (docs/domain.md §2: level 1 is
     self-registration; level 2 follows at the commune)."""
     pending = _pending()
     form = SignupForm()

@@ -1,45 +1,34 @@
-"""The authorization endpoint as a pipeline of small named steps (OIDC Core §3.1.2).
+"""The authorization endpoint as one table of small named steps (OIDC Core §3.1.2).
 
-Authlib validates the request (client, ``redirect_uri``, ``response_type``, scope, PKCE, nonce,
-``prompt`` syntax). This module then decides, in order: must the person sign in (no session,
-``prompt=login``, ``max_age`` exceeded, ``id_token_hint`` naming someone else)? must they consent?
-and either sends them to the sign-in or consent page with a pending request bound to their
-browser, or lets Authlib issue the code. Errors go back to the client only once its
-``redirect_uri`` is validated; otherwise the person gets an error page.
+Reading ``AUTHORIZATION_STEPS`` is reading the protocol (node oidc-provider's
+``lib/actions/authorization/index.js``): Authlib validates the client, the exact
+``redirect_uri``, ``response_type``, scope, PKCE and ``nonce`` (request objects, RFC 9101,
+replace the parameters first); then the parameters Authlib does not know are checked; then the
+interaction policy (``ports.Ports.policy``, ``interactions.py``) asks, prompt by prompt, whether
+the person must sign in, step up, choose whom they act for, or consent — and either sends the
+browser to that prompt's page with a pending request bound to it, or lets Authlib issue the
+code. Errors go back to the client only once its ``redirect_uri`` is validated; before that the
+person gets an error page.
 """
 
 from __future__ import annotations
 
 import json
 import re
+from dataclasses import dataclass, field
 
 from authlib.oauth2 import OAuth2Error
 from authlib.oauth2.base import invalid_error_characters
 from authlib.oauth2.rfc6749 import InvalidRequestError, OAuth2Request, scope_to_list
-from authlib.oidc.core.errors import (
-    ConsentRequiredError,
-    InteractionRequiredError,
-    LoginRequiredError,
-    RegistrationNotSupportedError,
-)
+from authlib.oidc.core.errors import RegistrationNotSupportedError
 from flask import current_app, redirect, url_for
 from werkzeug.datastructures import MultiDict
 
-from ..accounts import totp
-from ..accounts.assurance import (
-    UnmetAuthenticationRequirementsError,
-    acr_rank,
-    check_sso_reusable,
-    get_reachable_acr,
-    get_required_acr,
-)
-from ..accounts.browser import current_user_session, get_browser_id
-from ..accounts.consent import has_consent
 from ..clock import now
 from ..errors import render_error_page
-from ..identity.businesses import get_valid_representation, get_valid_representations
 from . import keys, storage
-from .claims import get_subject, parse_claims_request, scopes_for_claims
+from .claims import parse_claims_request, scopes_for_claims
+from .ports import Account, SignIn, get_ports
 
 
 def _echoable(value: str | None) -> str | None:
@@ -143,54 +132,6 @@ def _resolved_params(request) -> MultiDict:
     return resolved
 
 
-def _needs_step_up(citizen, user_session, params, signed_in_here: bool) -> bool:
-    """``acr_values`` are "at least" (DOMAIN.md §6): step up with a second factor when the
-    session is below the level asked for, or when that level is above what single sign-on may
-    reuse; refuse when the person cannot reach it at all."""
-    required = get_required_acr(params)
-    if required is None:
-        return False
-    reachable = get_reachable_acr(citizen, totp.has_second_factor(citizen.id))
-    if acr_rank(reachable) < acr_rank(required):
-        raise UnmetAuthenticationRequirementsError()
-    if acr_rank(user_session.acr) < acr_rank(required):
-        return True
-    return not signed_in_here and not check_sso_reusable(required)
-
-
-def _redirect_to(endpoint: str, client_id: str, params: MultiDict, pending):
-    if pending is None:
-        uid = storage.create_pending_authorization(
-            browser_id=get_browser_id(), client_id=client_id, params=list(params.items(multi=True))
-        )
-    else:
-        uid = pending.uid
-    return redirect(url_for(endpoint, interaction=uid), code=303)
-
-
-def _needs_acting_for_choice(citizen, consent_scope: str, pending) -> bool:
-    """Issue 4 §6: a client granted ``organisation`` asks whom the person acts for, once per
-    authorization, when they represent at least one business."""
-    if "organisation" not in (scope_to_list(consent_scope) or []):
-        return False
-    if pending is not None and pending.acting_for:
-        return False
-    return bool(get_valid_representations(citizen))
-
-
-def _chosen_representation_id(citizen, consent_scope: str, pending) -> int | None:
-    """The representation chosen on the "act for whom?" page, re-checked now; raise
-    ``PermissionError`` when it is not (or no longer) this person's valid role."""
-    if pending is None or pending.acting_for in (None, "self"):
-        return None
-    if "organisation" not in (scope_to_list(consent_scope) or []):
-        return None
-    representation = get_valid_representation(pending.acting_for, citizen)
-    if representation is None:
-        raise PermissionError("not a valid representation of the signed-in person")
-    return representation.id
-
-
 def get_consent_scope(client, params) -> str:
     """The scopes a person consents to: the requested ones plus those covering claims asked for
     individually with ``claims`` (OIDC Core §5.5), narrowed to what the client may have."""
@@ -202,79 +143,161 @@ def get_consent_scope(client, params) -> str:
     return client.get_allowed_scope(" ".join(requested))
 
 
-def _error_response(server, request, error: OAuth2Error):
+
+
+# -- the pipeline ---------------------------------------------------------------------------------
+
+
+@dataclass
+class AuthorizationContext:
+    """One authorization request on its way through ``AUTHORIZATION_STEPS``."""
+
+    server: object
+    params: MultiDict
+    #: The pending request when resuming after a prompt (``oidc.resume``), else None.
+    pending: object | None
+    request: AuthorizationRequest
+    sign_in: SignIn | None
+    account: Account | None
+    grant: object | None = None
+    client: object | None = None
+    #: Set once Authlib has validated it: from then on errors go back to the client.
+    redirect_uri: str | None = None
+    prompts: set[str] = field(default_factory=set)
+    max_age: int | None = None
+    hinted_subject: str | None = None
+    consent_scope: str = ""
+    representation_id: int | None = None
+
+    @property
+    def signed_in_here(self) -> bool:
+        """The person signed in during this very interaction (the login prompt was answered)."""
+        return bool(self.pending and self.sign_in and self.pending.login_sid == self.sign_in.sid)
+
+
+class _Respond(Exception):
+    """A step's answer that ends the pipeline (a page or a redirect)."""
+
+    def __init__(self, response):
+        self.response = response
+
+
+def check_client(ctx: AuthorizationContext) -> None:
+    """Authlib: client, exact ``redirect_uri``, ``response_type``, scope, PKCE S256, nonce
+    replay, single-valued parameters, request objects (RFC 9101)."""
+    ctx.grant = ctx.server.get_consent_grant(request=ctx.request, end_user=ctx.account)
+    ctx.client = ctx.grant.client
+    ctx.redirect_uri = ctx.grant.redirect_uri
+    # From here on, the parameters that count are those after any request object.
+    ctx.params = _resolved_params(ctx.request)
+    ctx.prompts = _prompts(ctx.params)
+
+
+def check_unsupported_parameters(ctx: AuthorizationContext) -> None:
+    _validate_no_unsupported_parameters(ctx.params)
+
+
+def check_max_age(ctx: AuthorizationContext) -> None:
+    ctx.max_age = _max_age(ctx.params)
+
+
+def check_id_token_hint(ctx: AuthorizationContext) -> None:
+    ctx.hinted_subject = _id_token_hint_subject(ctx.params)
+
+
+def check_scope(ctx: AuthorizationContext) -> None:
+    ctx.consent_scope = get_consent_scope(ctx.client, ctx.params)
+
+
+def run_interactions(ctx: AuthorizationContext) -> None:
+    """The first prompt of the policy this request needs: with ``prompt=none`` its error goes
+    back to the client (OIDC Core §3.1.2.6), otherwise the browser goes to its page."""
+    for prompt in get_ports().policy:
+        if prompt.check(ctx):
+            if "none" in ctx.prompts:
+                raise prompt.none_error()
+            raise _Respond(_redirect_to(prompt.endpoint, ctx))
+
+
+def check_representation(ctx: AuthorizationContext) -> None:
+    """The business chosen at the "act for whom?" prompt, re-checked at the moment the code is
+    issued: one that is no longer the person's valid role gets a page, not a code."""
+    chosen = ctx.pending.acting_for if ctx.pending is not None else None
+    if chosen in (None, "self") or "organisation" not in (scope_to_list(ctx.consent_scope) or []):
+        return
+    try:
+        representation_id = int(chosen)
+    except ValueError:
+        representation_id = None
+    if representation_id is None or not get_ports().accounts.check_representation(
+        ctx.account.id, representation_id
+    ):
+        raise _Respond(render_error_page(403, "access_denied", "You cannot act for this business."))
+    ctx.representation_id = representation_id
+
+
+def issue_code(ctx: AuthorizationContext) -> None:
+    """Authlib issues the code (or ``access_denied`` when the person refused consent)."""
+    ctx.request.user_session = ctx.sign_in
+    ctx.request.representation_id = ctx.representation_id
+    denied = ctx.pending is not None and ctx.pending.denied
+    response = ctx.server.create_authorization_response(
+        request=ctx.request, grant_user=None if denied else ctx.account, grant=ctx.grant
+    )
+    if ctx.pending is not None:
+        storage.delete_pending_authorization(ctx.pending)
+    raise _Respond(response)
+
+
+#: The authorization endpoint, step by step. A new endpoint that authorizes (PAR, device flow)
+#: is a new table reusing these steps.
+AUTHORIZATION_STEPS = (
+    check_client,
+    check_unsupported_parameters,
+    check_max_age,
+    check_id_token_hint,
+    check_scope,
+    run_interactions,
+    check_representation,
+    issue_code,
+)
+
+
+def _redirect_to(endpoint: str, ctx: AuthorizationContext):
+    if ctx.pending is None:
+        uid = storage.create_pending_authorization(
+            browser_id=get_ports().sessions.get_browser_id(), client_id=ctx.client.client_id,
+            params=list(ctx.params.items(multi=True)),
+        )
+    else:
+        uid = ctx.pending.uid
+    return redirect(url_for(endpoint, interaction=uid), code=303)
+
+
+def _error_response(ctx: AuthorizationContext, error: OAuth2Error):
+    if ctx.redirect_uri and not error.redirect_uri:
+        error.redirect_uri = ctx.redirect_uri
     if error.redirect_uri:
-        error.state = request.payload.state
-        return server.handle_error_response(request, error)
+        error.state = ctx.request.payload.state
+        return ctx.server.handle_error_response(ctx.request, error)
     return render_error_page(400, error.error, error.get_error_description())
 
 
 def handle_authorization_request(server, params: MultiDict, pending=None):
-    """Answer one authorization request; ``pending`` is set when resuming after an interaction."""
-    request = AuthorizationRequest(params)
-    user_session = current_user_session()
-    citizen = user_session.citizen if user_session else None
+    """Answer one authorization request; ``pending`` is set when resuming after a prompt."""
+    ports = get_ports()
+    sign_in = ports.sessions.get_current()
+    account = ports.accounts.find_account(sign_in.account_id) if sign_in else None
+    if account is None:
+        sign_in = None
+    ctx = AuthorizationContext(server=server, params=params, pending=pending,
+                               request=AuthorizationRequest(params), sign_in=sign_in,
+                               account=account)
     try:
-        grant = server.get_consent_grant(request=request, end_user=citizen)
+        for step in AUTHORIZATION_STEPS:
+            step(ctx)
+    except _Respond as answer:
+        return answer.response
     except OAuth2Error as error:
-        return _error_response(server, request, error)
-
-    redirect_uri = grant.redirect_uri
-    client = grant.client
-    # From here on, the parameters that count are those after any request object.
-    params = _resolved_params(request)
-    prompts = _prompts(params)
-    signed_in_here = bool(
-        pending and user_session and pending.login_sid == user_session.sid
-    )
-    try:
-        _validate_no_unsupported_parameters(params)
-        max_age = _max_age(params)
-        hinted_subject = _id_token_hint_subject(params)
-        consent_scope = get_consent_scope(client, params)
-        needs_login = citizen is None or (
-            not signed_in_here
-            and (
-                "login" in prompts
-                or (max_age is not None and now() - user_session.auth_time > max_age)
-                or (hinted_subject is not None and hinted_subject != get_subject(citizen, client))
-            )
-        )
-        if needs_login:
-            if "none" in prompts:
-                raise LoginRequiredError()
-            return _redirect_to("accounts.login", client.client_id, params, pending)
-
-        if _needs_step_up(citizen, user_session, params, signed_in_here):
-            if "none" in prompts:
-                raise LoginRequiredError()
-            return _redirect_to("accounts.second_factor", client.client_id, params, pending)
-
-        if _needs_acting_for_choice(citizen, consent_scope, pending):
-            if "none" in prompts:
-                raise InteractionRequiredError()
-            return _redirect_to("identity.acting_for", client.client_id, params, pending)
-
-        consented = (pending is not None and pending.consent_given) or (
-            "consent" not in prompts and has_consent(citizen, client.client_id, consent_scope)
-        )
-        if not consented and not (pending is not None and pending.denied):
-            if "none" in prompts:
-                raise ConsentRequiredError()
-            return _redirect_to("accounts.consent", client.client_id, params, pending)
-    except OAuth2Error as error:
-        error.redirect_uri = redirect_uri
-        return _error_response(server, request, error)
-
-    try:
-        request.representation_id = _chosen_representation_id(citizen, consent_scope, pending)
-    except PermissionError:
-        return render_error_page(403, "access_denied", "You cannot act for this business.")
-    request.user_session = user_session
-    grant_user = None if pending is not None and pending.denied else citizen
-    response = server.create_authorization_response(
-        request=request, grant_user=grant_user, grant=grant
-    )
-    if pending is not None:
-        storage.delete_pending_authorization(pending)
-    return response
+        return _error_response(ctx, error)
+    raise AssertionError("issue_code always answers")  # pragma: no cover

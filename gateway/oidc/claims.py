@@ -3,9 +3,9 @@ parameter (§5.5), and the ``sub`` each client sees (§8: pairwise by default).
 
 Only the claims of the granted scopes, or individually requested through ``claims``, are
 released, nothing else. The personal ID number is released only under the explicit
-``personal_id`` scope (or the ``national_portal`` alias scope, which includes it) (DOMAIN.md §6).
-The ``organisation`` scope releases the business the person acts for, if they chose one at
-sign-in; then ``LoaiTaiKhoan`` is the organisation account type (DOMAIN.md §2).
+``personal_id`` scope (or the ``national_portal`` alias scope, which includes it)
+(docs/domain.md §6). The ``organisation`` scope releases the business the person acts for, if they
+chose one at sign-in; then ``LoaiTaiKhoan`` is the organisation account type (docs/domain.md §2).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from authlib.oauth2.rfc6749 import InvalidRequestError, scope_to_list
 from authlib.oidc.core import UserInfo
 from flask import current_app
 
-from ..identity.models import Citizen
+from .ports import Account
 
 SCOPE_CLAIMS: dict[str, tuple[str, ...]] = {
     "profile": (
@@ -31,7 +31,7 @@ SCOPE_CLAIMS: dict[str, tuple[str, ...]] = {
     "phone": ("phone_number", "phone_number_verified"),
     "address": ("address",),
     "personal_id": ("personal_id",),
-    # Names agency apps know from the national public-service portal (DOMAIN.md §2).
+    # Names agency apps know from the national public-service portal (docs/domain.md §2).
     "national_portal": ("SoDinhDanh", "HoVaTen", "NgayThangNamSinh", "GioiTinh", "LoaiTaiKhoan"),
     # Acting for a business (issue 4 §6): released only when the person chose, at sign-in, a
     # business they represent; ``represents`` is {tax_code, name, role}.
@@ -69,17 +69,17 @@ def get_subject_type(client) -> str:
     return client.client_metadata.get("subject_type") or current_app.config["SUBJECT_TYPE_DEFAULT"]
 
 
-def get_subject(citizen: Citizen, client=None) -> str:
-    """The ``sub`` for this citizen as seen by ``client``.
+def get_subject(account: Account, client=None) -> str:
+    """The ``sub`` for this person as seen by ``client``.
 
-    Pairwise (OIDC Core §8.1): HMAC-SHA256 over the sector identifier and the citizen's
+    Pairwise (OIDC Core §8.1): HMAC-SHA256 over the sector identifier and the person's
     stable local identifier, keyed with ``PAIRWISE_SALT``: stable for one sector, unlinkable
-    across sectors. Public: the citizen's stable opaque subject (never the ID number).
+    across sectors. Public: the person's stable opaque subject (never the ID number).
     """
     if get_subject_type(client) != "pairwise":
-        return citizen.subject
+        return account.subject
     key = current_app.config["PAIRWISE_SALT"].encode("utf-8")
-    message = f"{get_sector_identifier(client)}|{citizen.subject}".encode()
+    message = f"{get_sector_identifier(client)}|{account.subject}".encode()
     digest = hmac.new(key, message, hashlib.sha256).digest()
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
 
@@ -119,101 +119,36 @@ def scopes_for_claims(claims_request: dict | None) -> list[str]:
     return sorted({_SCOPE_OF_CLAIM[n] for n in names if n in _SCOPE_OF_CLAIM})
 
 
-# -- values --------------------------------------------------------------------------------------
+# -- release ---------------------------------------------------------------------------------------
+# The values come from the account side (``ports.AccountSource.find_account``); this module only
+# decides which of them a client receives.
 
 
-def _address(citizen: Citizen) -> dict | None:
-    lines = [citizen.street_address, citizen.locality, citizen.region]
-    formatted = ", ".join(p for p in lines if p)
-    if not formatted:
-        return None
-    parts = {
-        "street_address": citizen.street_address,
-        "locality": citizen.locality,
-        "region": citizen.region,
-        "country": "VN",
-        "formatted": formatted + ", Việt Nam",
-    }
-    return {k: v for k, v in parts.items() if v}
-
-
-def _representation(citizen: Citizen, representation_id: int | None):
-    """The chosen representation if it is still valid now (a revoked or expired one, or one
-    belonging to someone else, releases nothing)."""
-    if representation_id is None:
-        return None
-    from ..identity.businesses import get_valid_representation
-
-    return get_valid_representation(representation_id, citizen)
-
-
-def _represents_claims(citizen: Citizen, representation) -> dict:
-    if representation is None:
-        return {}
-    from ..identity.businesses import get_represents_claims
-
-    represents = get_represents_claims(representation)
-    return {
-        "represents": represents,
-        "MaSoThue": represents["tax_code"],
-        "TenDoanhNghiep": represents["name"],
-        # The person acting for the business (DOMAIN.md §2: a business acts through a person).
-        "NguoiDaiDien": citizen.full_name,
-        "LoaiTaiKhoan": current_app.config["NATIONAL_PORTAL_ACCOUNT_TYPE"]["organisation"],
-    }
-
-
-def create_represents_claims(citizen: Citizen, representation_id: int | None, scope: str) -> dict:
-    """For the ID token: the business acted for, when ``organisation`` was granted."""
+def create_represents_claims(account: Account, scope: str) -> dict:
+    """For the ID token: the business acted for, when ``organisation`` was granted (and the
+    account side found the chosen representation still valid)."""
     scopes = scope_to_list(scope) or []
     if "organisation" not in scopes:
         return {}
-    claims = _represents_claims(citizen, _representation(citizen, representation_id))
-    if "national_portal" not in scopes:  # as in UserInfo: the alias comes with its scope
-        claims.pop("LoaiTaiKhoan", None)
+    values = account.claims
+    claims = {name: values[name] for name in SCOPE_CLAIMS["organisation"]
+              if values.get(name) is not None}
+    if claims and "national_portal" in scopes:  # as in UserInfo: the alias comes with its scope
+        claims["LoaiTaiKhoan"] = values.get("LoaiTaiKhoan")
     return claims
-
-
-def _all_claims(citizen: Citizen, representation=None) -> dict:
-    config = current_app.config
-    return {
-        "name": citizen.full_name,
-        "family_name": citizen.family_name,
-        "given_name": citizen.given_name,
-        "middle_name": citizen.middle_name or None,
-        "gender": citizen.gender,
-        "birthdate": citizen.birthdate.isoformat(),
-        "zoneinfo": "Asia/Ho_Chi_Minh",
-        "locale": "vi-VN",
-        "updated_at": int(citizen.updated_at.timestamp()) if citizen.updated_at else None,
-        "email": citizen.email,
-        "email_verified": bool(citizen.email_verified) if citizen.email else None,
-        "phone_number": citizen.phone_number,
-        "phone_number_verified": bool(citizen.phone_number_verified)
-        if citizen.phone_number else None,
-        "address": _address(citizen),
-        "personal_id": citizen.personal_id,
-        "SoDinhDanh": citizen.personal_id,
-        "HoVaTen": citizen.full_name,
-        "NgayThangNamSinh": citizen.birthdate.strftime("%Y%m%d"),
-        "GioiTinh": config["NATIONAL_PORTAL_GENDER"].get(citizen.gender),
-        "LoaiTaiKhoan": config["NATIONAL_PORTAL_ACCOUNT_TYPE"]["individual"],
-        **_represents_claims(citizen, representation),
-    }
 
 
 def _allowed_scopes(client) -> set[str]:
     return set(scope_to_list(client.scope) or []) if client is not None else set()
 
 
-def create_user_info(citizen: Citizen, scope: str, client=None,
-                     requested: dict | None = None,
-                     representation_id: int | None = None) -> UserInfo:
+def create_user_info(account: Account, scope: str, client=None,
+                     requested: dict | None = None) -> UserInfo:
     """``sub`` plus the claims of the granted scopes, plus claims requested individually
     through ``claims`` (``requested`` is its ``userinfo`` member) whose scope the client is
     registered for. The consent page covered both (``scopes_for_claims``)."""
-    released = {"sub": get_subject(citizen, client)}
-    values = _all_claims(citizen, _representation(citizen, representation_id))
+    released = {"sub": get_subject(account, client)}
+    values = account.claims
     for name in scope_to_list(scope) or []:
         for claim in SCOPE_CLAIMS.get(name, ()):
             if values.get(claim) is not None:
@@ -225,9 +160,9 @@ def create_user_info(citizen: Citizen, scope: str, client=None,
     return UserInfo(released)
 
 
-def create_id_token_claims(citizen: Citizen, client, requested: dict | None) -> dict:
+def create_id_token_claims(account: Account, client, requested: dict | None) -> dict:
     """Claims asked for in the ``id_token`` member of ``claims`` (OIDC Core §5.5)."""
-    values = _all_claims(citizen)
+    values = account.claims
     allowed = _allowed_scopes(client)
     return {
         claim: values[claim]

@@ -25,7 +25,6 @@ from authlib.oidc.core import UserInfo
 from authlib.oidc.core.grants import OpenIDCode as _OpenIDCode
 from flask import current_app
 
-from ..accounts.activity import record_disclosure
 from ..clock import now
 from . import keys, resources, storage
 from .access_tokens import OFFLINE_ACCESS, TokenIssuingMixin
@@ -36,6 +35,7 @@ from .claims import (
     get_subject,
     parse_claims_request,
 )
+from .ports import get_ports
 
 #: Parameters that must not be repeated in an authorization request (RFC 6749 §3.1).
 SINGLE_VALUED = (
@@ -139,7 +139,8 @@ class AuthorizationCodeGrant(TokenIssuingMixin, grants.AuthorizationCodeGrant):
         """Kept as a tombstone (see ``consume_authorization_code``)."""
 
     def authenticate_user(self, authorization_code):
-        return authorization_code.citizen
+        return get_ports().accounts.find_account(authorization_code.citizen_id,
+                                                 authorization_code.representation_id)
 
 
 class S256CodeChallenge(CodeChallenge):
@@ -183,8 +184,7 @@ class OpenIDCode(_OpenIDCode):
                 create_id_token_claims(request.user, request.client, code.claims.get("id_token"))
             )
         if code is not None and code.representation_id is not None:
-            claims.update(create_represents_claims(request.user, code.representation_id,
-                                                   code.scope))
+            claims.update(create_represents_claims(request.user, code.scope))
         claims.update({
             "iss": current_app.config["ISSUER"],
             "sub": get_subject(request.user, request.client),
@@ -192,8 +192,8 @@ class OpenIDCode(_OpenIDCode):
             "iat": issued,
             "exp": issued + current_app.config["ID_TOKEN_LIFETIME"],
         })
-        record_disclosure(request.user, request.client, claims.keys() - ID_TOKEN_CLAIMS | {"sub"},
-                          "id_token")
+        get_ports().audit.record_disclosure(request.user.id, request.client.client_id,
+                                            claims.keys() - ID_TOKEN_CLAIMS | {"sub"}, "id_token")
         return claims
 
     def get_authorization_code_claims(self, authorization_code):

@@ -21,6 +21,7 @@ from flask import current_app
 
 from . import resources, storage
 from .claims import get_subject
+from .ports import get_ports
 from .revocation import AUTH_METHODS
 
 
@@ -82,8 +83,9 @@ class IntrospectionEndpoint(_IntrospectionEndpoint):
             "iss": current_app.config["ISSUER"],
             "aud": record.resource or record.client_id,
         }
-        if record.citizen is not None and client is not None:
-            payload["sub"] = get_subject(record.citizen, client)
+        account = get_ports().accounts.find_account(record.citizen_id)
+        if account is not None and client is not None:
+            payload["sub"] = get_subject(account, client)
             code = storage.get_token_authorization_code(record)
             if code is not None:
                 payload["auth_time"] = code.auth_time

@@ -26,6 +26,7 @@ from joserfc import jwt
 from ..clock import now
 from . import keys, outbound, storage
 from .claims import get_subject
+from .ports import get_ports
 
 #: Back-Channel Logout §2.4: the one event a logout token carries.
 BACKCHANNEL_LOGOUT_EVENT = "http://schemas.openid.net/event/backchannel-logout"
@@ -114,6 +115,7 @@ def _end_session(user_session, *, reason: str,
             storage.rollback()
             return False, []
         frontchannel: list[str] = []
+        account = get_ports().accounts.find_account(user_session.citizen_id)
         for participant in storage.get_session_participants(user_session.sid):
             client = storage.get_client(participant.client_id)
             if client is None:
@@ -124,7 +126,7 @@ def _end_session(user_session, *, reason: str,
                     client_id=client.client_id, uri=metadata["backchannel_logout_uri"],
                     sid=user_session.sid,
                     claims={"aud": client.client_id,
-                            "sub": get_subject(user_session.citizen, client),
+                            "sub": get_subject(account, client),
                             "sid": user_session.sid, "reason": reason},
                 )
             if metadata.get("frontchannel_logout_uri"):

@@ -29,7 +29,6 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
-from ..identity.models import Citizen
 
 
 def digest(value: str) -> str:
@@ -171,7 +170,7 @@ class InitialAccessToken(db.Model):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     token_digest: Mapped[str] = mapped_column(String(64), unique=True)
     agency_name: Mapped[str] = mapped_column(String(200))
-    #: ``province``, ``district`` or ``commune`` (DOMAIN.md §4).
+    #: ``province``, ``district`` or ``commune`` (docs/domain.md §4).
     agency_level: Mapped[str] = mapped_column(String(10))
     administrative_unit_code: Mapped[str] = mapped_column(String(5))
     created_at: Mapped[int] = mapped_column(Integer)
@@ -238,7 +237,9 @@ class UserSession(db.Model):
     ip_address: Mapped[str | None] = mapped_column(String(45))
     user_agent: Mapped[str | None] = mapped_column(String(300))
 
-    citizen: Mapped[Citizen] = relationship(lazy="joined")
+    #: The person (the identity register's model, named, not imported: the kernel reads people
+    #: through ``ports.AccountSource``; the interaction side's pages use this).
+    citizen = relationship("Citizen", lazy="joined")
 
 
 class PendingAuthorization(db.Model):
@@ -298,8 +299,6 @@ class AuthorizationCode(db.Model):
     issued_at: Mapped[int] = mapped_column(Integer)
     expires_at: Mapped[int] = mapped_column(Integer)
     used_at: Mapped[int | None] = mapped_column(Integer)
-
-    citizen: Mapped[Citizen] = relationship(lazy="joined")
 
     # authlib.oidc.core.AuthorizationCodeMixin
     def get_redirect_uri(self) -> str:
@@ -363,8 +362,6 @@ class Token(db.Model):
     #: client's own ``client_id``. Kept by the refresh tokens of the family.
     resource: Mapped[str | None] = mapped_column(Text)
 
-    citizen: Mapped[Citizen | None] = relationship(lazy="joined")
-
     # authlib.oauth2.rfc6749.TokenMixin
     def check_client(self, client) -> bool:
         return self.client_id == client.get_client_id()
@@ -387,7 +384,9 @@ class Token(db.Model):
         return now() >= self.get_expires_at()
 
     def get_user(self):
-        return self.citizen
+        from .ports import get_ports
+
+        return get_ports().accounts.find_account(self.citizen_id, self.get_representation_id())
 
     def get_client(self):
         return db.session.scalar(

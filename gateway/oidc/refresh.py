@@ -81,7 +81,7 @@ class RefreshTokenGrant(TokenIssuingMixin, grants.RefreshTokenGrant):
         return super().create_token_response()
 
     def authenticate_user(self, refresh_token):
-        return refresh_token.citizen
+        return refresh_token.get_user()
 
     def revoke_old_credential(self, refresh_token):
         """Already rotated in ``create_token_response``; its access token lives out its time."""

@@ -18,7 +18,6 @@ from flask_wtf.csrf import validate_csrf
 from werkzeug.datastructures import MultiDict
 from wtforms.validators import ValidationError
 
-from ..accounts.browser import get_browser_id
 from ..errors import render_error_page
 from ..extensions import csrf
 from ..i18n import pick_locale
@@ -26,6 +25,7 @@ from ..security import allow_frames
 from . import keys, storage
 from .authorization import handle_authorization_request
 from .discovery import create_provider_metadata
+from .ports import get_ports
 from .server import authorization
 
 bp = Blueprint("oidc", __name__)
@@ -84,7 +84,7 @@ def authorize():
 
 @bp.get("/authorize/resume/<uid>")
 def resume(uid: str):
-    pending = storage.get_pending_authorization(uid, get_browser_id())
+    pending = storage.get_pending_authorization(uid, get_ports().sessions.get_browser_id())
     if pending is None:
         return render_error_page(400, "interaction_expired", None)
     return handle_authorization_request(authorization, MultiDict(pending.params), pending)

@@ -1,5 +1,6 @@
 """Sign-in: form validation, generic failure message, throttling, CSRF, session cookie
-(DOMAIN.md §3 personal ID numbers; OWASP ASVS V2 authentication; RFC 9700 §4.16 clickjacking)."""
+(docs/domain.md §3 personal ID numbers; OWASP ASVS V2 authentication; RFC 9700 §4.16
+clickjacking)."""
 
 from __future__ import annotations
 

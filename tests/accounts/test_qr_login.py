@@ -1,8 +1,8 @@
 """QR cross-device sign-in through the real HTTP surface (issue 4 item 5).
 
-The rules (CONFORMANCE.md §3c, DOMAIN.md §6): the code is bound to the browser that shows it and
-to its pending authorization request, expires within 90 s, is single use and rate-limited, and
-the phone shows the agency and the computer's place before the person confirms.
+The rules (docs/conformance.md §3c, docs/domain.md §6): the code is bound to the browser that
+shows it and to its pending authorization request, expires within 90 s, is single use and
+rate-limited, and the phone shows the agency and the computer's place before the person confirms.
 """
 
 from __future__ import annotations
@@ -78,10 +78,10 @@ def decide(phone, desktop, decision="approve"):
 
 
 def record_of(app, code):
-    from gateway.oidc import storage
+    from gateway.accounts import qr_store
 
     with app.app_context():
-        record = storage.get_qr_login(code)
+        record = qr_store.get_qr_login(code)
         db.session.expunge(record)
         return record
 

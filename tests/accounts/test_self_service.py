@@ -367,7 +367,7 @@ def test_sessions_end_without_csrf_400(app, factory):
 
 @pytest.mark.parametrize("path", ACCOUNT_PAGES)
 def test_account_page_not_cached_nor_framed(app, factory, path):
-    """RFC 9700 §4.16 (CONFORMANCE.md B18): no framing; personal data is not cached."""
+    """RFC 9700 §4.16 (docs/conformance.md B18): no framing; personal data is not cached."""
     response = signed_in(app, factory.citizen()).get(path)
     assert response.headers["X-Frame-Options"] == "DENY"
     assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]

@@ -1,4 +1,4 @@
-"""Businesses and who acts for them (issue 4 §4; DOMAIN.md §2-§3): a level-2 person registers a
+"""Businesses and who acts for them (issue 4 §4; docs/domain.md §2-§3): a level-2 person registers a
 business and becomes its legal representative; a legal representative or head authorises and
 revokes people until a date."""
 
@@ -207,7 +207,7 @@ def _appoint_head(client, personal_id, until=""):
 def test_business_legal_representative_appoints_head_who_manages_without_end_date(
     app, client, people
 ):
-    """DOMAIN.md §2: the head (người đứng đầu) acts for the business and, like the legal
+    """docs/domain.md §2: the head (người đứng đầu) acts for the business and, like the legal
     representative, authorises people; appointed by the legal representative, open-ended."""
     owner = people.citizen(level=2)
     head = people.citizen(level=2)

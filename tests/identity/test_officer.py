@@ -1,4 +1,4 @@
-"""In-person verification at ``/officer`` (issue 4 §3; DOMAIN.md §2: level 2 is given in person
+"""In-person verification at ``/officer`` (issue 4 §3; docs/domain.md §2: level 2 is given in person
 at the commune): staff role, authenticator required, commune scope, Verification records."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Personal ID numbers (DOMAIN.md §3): ``PPP G YY RRRRRR``: province of birth registration, a
+"""Personal ID numbers (docs/domain.md §3): ``PPP G YY RRRRRR``: province of birth registration, a
 century-and-sex digit, the last two digits of the birth year, six random digits."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Acting for a business at sign-in (issue 4 §6; DOMAIN.md §2: a business acts through a person
+"""Acting for a business at sign-in (issue 4 §6; docs/domain.md §2: a business acts through a person
 with a level-2 identity): the ``organisation`` scope, the "act for whom?" step between sign-in
 and consent, and the ``represents`` claim with the national-portal aliases."""
 

@@ -1,5 +1,5 @@
 """Staff roles (``grant-role`` / ``revoke-role``), tax codes, and commune codes on every write
-path (issue 4 §1, DOMAIN.md §3-§4)."""
+path (issue 4 §1, docs/domain.md §3-§4)."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ def test_tax_code_valid_normalised(value, canonical):
 
 
 @pytest.mark.parametrize("value", [
-    "0100233480",  # wrong check digit (DOMAIN.md §3)
+    "0100233480",  # wrong check digit (docs/domain.md §3)
     "010023348", "01002334881", "", "abcdefghij", "0314409058-000", "086088004321",
     "0" * 50, "０１００２３３４８８",
 ])

@@ -1,4 +1,4 @@
-"""Self-registration at ``/signup`` (issue 4 §2; DOMAIN.md §2-§3): level 1, rules on the ID
+"""Self-registration at ``/signup`` (issue 4 §2; docs/domain.md §2-§3): level 1, rules on the ID
 number, minimum age, duplicates, one transaction, then signed in."""
 
 from __future__ import annotations
@@ -98,7 +98,7 @@ def test_signup_invalid_input_refused_nothing_created(app, client, change, messa
 
 
 def test_signup_minimum_age_is_14_on_the_birthday(app, client, clock):
-    """Decree 69/2024: a person registers their own account from 14 (DOMAIN.md §2)."""
+    """Decree 69/2024: a person registers their own account from 14 (docs/domain.md §2)."""
     # 2027-01-15 in Vietnam: born 2013-01-15 is exactly 14, born 2013-01-16 is not yet.
     young = {**GOOD, "personal_id": "086213001122", "birthdate": "2013-01-16"}
     assert form_post(client, "/signup", **young).status_code == 400

@@ -1,4 +1,4 @@
-"""Administrative units of Vĩnh Long in both structures (DOMAIN.md §4), keyed on codes."""
+"""Administrative units of Vĩnh Long in both structures (docs/domain.md §4), keyed on codes."""
 
 from __future__ import annotations
 

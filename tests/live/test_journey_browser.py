@@ -4,7 +4,7 @@ province portal.
 "Done when" (issue 4): a person can self-register, be verified to level 2 by their commune
 officer, enrol TOTP, sign in by QR from a phone, and act for their business at the province
 portal, all in the browser; and a service that needs level 2 steps up with TOTP
-(DOMAIN.md §2, §6; OIDC Core §3.1.2.1 ``acr_values``, §3.1.2.6
+(docs/domain.md §2, §6; OIDC Core §3.1.2.1 ``acr_values``, §3.1.2.6
 ``unmet_authentication_requirements``).
 
 Each module gets its own demo (``demo`` is module-scoped): officer Mai starts without an

@@ -1,8 +1,8 @@
 """QR cross-device sign-in as a person does it: a desktop browser and a phone, in Chromium.
 
-The business rule (issue 4 item 5, DOMAIN.md §6): the desktop's sign-in page shows a QR code; the
-person's phone, already signed in to the gateway, opens it, shows which agency is asking and from
-where, and the person confirms; the desktop then continues by itself, without a password.
+The business rule (issue 4 item 5, docs/domain.md §6): the desktop's sign-in page shows a QR
+code; the person's phone, already signed in to the gateway, opens it, shows which agency is asking
+and from where, and the person confirms; the desktop then continues by itself, without a password.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Single sign-on across the province and commune portals, as a person does it in Chromium.
 
-The business rule (DOMAIN.md §1): one electronic identity that works seamlessly across every
+The business rule (docs/domain.md §1): one electronic identity that works seamlessly across every
 level of government, so signing in once at the province portal signs the person in at the
 commune portal without typing the password again; signing out (OpenID Connect RP-Initiated
 Logout 1.0) ends the gateway session too.

@@ -1,5 +1,6 @@
 """Helpers for the protocol tests: a relying party that records which pages the person saw, and
-the cross-cutting ID token checks the conformance suite runs in most modules (CONFORMANCE.md §2a).
+the cross-cutting ID token checks the conformance suite runs in most modules
+(docs/conformance.md §2a).
 """
 
 from __future__ import annotations

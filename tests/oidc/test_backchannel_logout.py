@@ -1,6 +1,6 @@
 """OpenID Connect Back-Channel Logout 1.0 (``oidcc-backchannel-rp-initiated-logout-certification-
-test-plan``, CONFORMANCE.md §2f): when the SSO session ends, each client that received tokens in
-it gets a logout token POSTed to its ``backchannel_logout_uri``, retried with backoff.
+test-plan``, docs/conformance.md §2f): when the SSO session ends, each client that received
+tokens in it gets a logout token POSTed to its ``backchannel_logout_uri``, retried with backoff.
 
 The clients' endpoints are a real HTTP server on 127.0.0.1 (through the guarded outbound client).
 """

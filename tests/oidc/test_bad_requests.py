@@ -1,4 +1,5 @@
-"""Tables of bad requests at every protocol endpoint (STYLE.md: tables of invalid requests).
+"""Tables of bad requests at every protocol endpoint (docs/contributing.md: tables of invalid
+requests).
 
 The rules, whatever the request:
 - never a 5xx;

@@ -1,4 +1,4 @@
-"""OpenID Connect Basic certification plan, module by module (CONFORMANCE.md §2b)."""
+"""OpenID Connect Basic certification plan, module by module (docs/conformance.md §2b)."""
 
 from __future__ import annotations
 
@@ -167,7 +167,7 @@ ADDRESS = {"address"}
 def test_oidcc_scope_releases_exactly_the_scope_claims(rp, client, scope, released):
     """oidcc-scope-profile, -email, -address, -phone, -all (OIDC Core §5.4): UserInfo releases
     the claims of the granted scopes and nothing else; ``personal_id`` only under its own scope
-    (DOMAIN.md §6)."""
+    (docs/domain.md §6)."""
     _, tokens = rp.tokens(scope=scope)
     assert set(tokens["scope"].split()) == set(scope.split())
     info = _userinfo(client, tokens["access_token"]).get_json()

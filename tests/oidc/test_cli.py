@@ -1,5 +1,5 @@
 """Command line: ``create-client``, ``rotate-keys``, ``init-db``, ``seed-demo``
-(STYLE.md: dashed verbs; secrets shown once and stored hashed)."""
+(docs/contributing.md: dashed verbs; secrets shown once and stored hashed)."""
 
 from __future__ import annotations
 

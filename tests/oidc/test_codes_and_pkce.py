@@ -243,7 +243,7 @@ def test_client_public_cannot_pretend_to_be_confidential(rp, client):
 
 
 def test_client_secret_stored_hashed(app, rp):
-    """Secrets are stored hashed (STYLE.md): the database never holds the secret."""
+    """Secrets are stored hashed (docs/contributing.md): the database never holds the secret."""
     from sqlalchemy import text
 
     from gateway.extensions import db

@@ -1,5 +1,5 @@
 """OpenID Connect Config certification plan: ``oidcc-discovery-endpoint-verification``
-(CONFORMANCE.md §2c; OpenID Connect Discovery 1.0 §3-§4, RFC 8414 §2) and the JWKS checks every
+(docs/conformance.md §2c; OpenID Connect Discovery 1.0 §3-§4, RFC 8414 §2) and the JWKS checks every
 module runs (§2a ``CheckForKeyIdInServerJWKs``, ``CheckDistinctKeyIdValueInServerJWKs``)."""
 
 from __future__ import annotations

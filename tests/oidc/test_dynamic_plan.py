@@ -1,5 +1,5 @@
-"""OpenID Connect Dynamic certification plan, module by module (CONFORMANCE.md §2d), through the
-real HTTP surface. First with clients the operator registered (``create-client``), then with
+"""OpenID Connect Dynamic certification plan, module by module (docs/conformance.md §2d), through
+the real HTTP surface. First with clients the operator registered (``create-client``), then with
 clients that registered themselves at ``/register`` (RFC 7591) and authenticate at ``/token``
 with ``private_key_jwt`` (RFC 7523); their ``jwks_uri`` and ``sector_identifier_uri`` are served
 by a small web site on 127.0.0.1."""

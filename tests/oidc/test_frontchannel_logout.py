@@ -1,5 +1,5 @@
 """OpenID Connect Front-Channel Logout 1.0 (``oidcc-frontchannel-rp-initiated-logout-
-certification-test-plan``, CONFORMANCE.md §2g): the signed-out page loads each participating
+certification-test-plan``, docs/conformance.md §2g): the signed-out page loads each participating
 client's ``frontchannel_logout_uri`` in an iframe (with ``iss`` and ``sid`` when asked), then
 continues to the ``post_logout_redirect_uri``."""
 

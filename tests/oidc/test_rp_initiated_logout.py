@@ -1,5 +1,5 @@
 """OpenID Connect RP-Initiated Logout 1.0 (``oidcc-rp-initiated-logout-certification-test-plan``,
-CONFORMANCE.md §2e): redirect only to a registered ``post_logout_redirect_uri`` proven by an
+docs/conformance.md §2e): redirect only to a registered ``post_logout_redirect_uri`` proven by an
 ``id_token_hint``; otherwise confirm, sign out and show a page."""
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """Refresh tokens: RFC 6749 §6, OIDC Core §11 (offline access) and §12 (refreshing), RFC 9700
-§4.14 (rotation, reuse detection: CONFORMANCE.md B10), conformance modules oidcc-refresh-token
+§4.14 (rotation, reuse detection: docs/conformance.md B10), conformance modules oidcc-refresh-token
 and oidcc-refresh-token-rp-key-rotation."""
 
 from __future__ import annotations
