@@ -7,3 +7,5 @@ ISSUER = "https://id.vinhlong.gov.vn"
 # SECRET_KEY = "..."  # 32+ random characters: python -c "import secrets; print(secrets.token_urlsafe(48))"
 SQLALCHEMY_DATABASE_URI = "postgresql+psycopg://gateway@db.internal/gateway"
 TRUSTED_PROXY_COUNT = 1  # behind one TLS-terminating reverse proxy
+# Prometheus may read /metrics from these networks (default: this machine only).
+# METRICS_ALLOWED_NETWORKS = ["127.0.0.0/8", "::1/128", "10.20.0.0/24"]

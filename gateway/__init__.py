@@ -35,7 +35,7 @@ def create_app(config: dict | None = None) -> Flask:
     default_config.finish_config(app.config, app.instance_path)
     default_config.validate_config(app.config)
 
-    from . import cli, errors, security
+    from . import cli, errors, observability, security
     from .accounts.ports import create_ports
     from .accounts.qr_views import bp as qr_login_bp
     from .accounts.self_service import bp as self_service_bp
@@ -48,6 +48,8 @@ def create_app(config: dict | None = None) -> Flask:
     from .oidc.ports import bind_ports
     from .oidc.views import bp as oidc_bp
 
+    # First: logging, request ids and metrics for every request, even one refused by a hook below.
+    observability.init_app(app)
     # Authlib logs issued tokens at DEBUG ("Issue token %r"): tokens never reach a log.
     logging.getLogger("authlib").setLevel(max(logging.INFO, logging.getLogger().level))
 

@@ -80,8 +80,7 @@ def init_db_command():
 def seed_demo_command(province_url, commune_url, write_clients):
     """Add demo citizens and register the two sample portals (idempotent)."""
     from .identity.services import create_citizen, get_citizen_by_personal_id
-    from .oidc.clients import create_client, reset_client_secret
-    from .oidc.storage import get_client
+    from .oidc.registry import get_client_registry
 
     for data in DEMO_CITIZENS:
         if get_citizen_by_personal_id(data["personal_id"]) is None:
@@ -111,21 +110,19 @@ def seed_demo_command(province_url, commune_url, write_clients):
             # page loads the commune portal's /frontchannel-logout in an iframe.
             logout_metadata.update(frontchannel_logout_uri=f"{base}/frontchannel-logout",
                                    frontchannel_logout_session_required=True)
-        client = get_client(spec["client_id"])
-        if client is not None:
-            secret = reset_client_secret(client) if not client.is_public else None
+        registry = get_client_registry()
+        metadata = {"client_name": spec["client_name"], "redirect_uris": redirect_uris,
+                    "post_logout_redirect_uris": logout_uris,
+                    "token_endpoint_auth_method": spec["token_endpoint_auth_method"],
+                    "scope": spec["scope"], **logout_metadata}
+        if registry.get(spec["client_id"]) is not None:
+            registry.update(spec["client_id"], metadata, administrator=True)
+            secret = registry.reset_secret(spec["client_id"])
         else:
-            client, secret = create_client(
-                client_id=spec["client_id"], client_name=spec["client_name"],
-                redirect_uris=redirect_uris, post_logout_redirect_uris=logout_uris,
-                token_endpoint_auth_method=spec["token_endpoint_auth_method"],
-                scope=spec["scope"],
-            )
-        metadata = dict(client.client_metadata)
-        metadata.update(redirect_uris=redirect_uris, post_logout_redirect_uris=logout_uris,
-                        scope=spec["scope"], **logout_metadata)
-        client.set_client_metadata(metadata)
+            secret = registry.register(metadata, administrator=True,
+                                       client_id=spec["client_id"]).client_secret
         db.session.commit()
+        client = registry.get(spec["client_id"])
         out[key] = {"client_id": client.client_id, "client_secret": secret, "base_url": base,
                     "scope": spec["scope"]}
     out["citizens"] = [

@@ -175,6 +175,19 @@ LOGOUT_WORKER_INTERVAL = 5
 #: one batch; the others sweep until none is left). Rarely changed.
 SSO_SESSION_SWEEP_BATCH = 100
 
+#: Log lines: ``json`` (one JSON object per line: timestamp, level, logger, message, request_id,
+#: and for the access log method, endpoint, status, duration_ms, remote_addr) or ``text``.
+#: None (default) means ``json`` in production and ``text`` in development and tests.
+#: Operators change it only if their log collector wants text.
+LOG_FORMAT = None
+#: Lowest level logged: ``DEBUG``, ``INFO`` (default: includes one access-log line per request),
+#: ``WARNING``, ``ERROR`` or ``CRITICAL``. Authlib is never logged below ``INFO``.
+LOG_LEVEL = "INFO"
+#: Client networks allowed to read ``/metrics`` (Prometheus); everyone else gets 404. Default:
+#: this machine only. Operators add their monitoring network (e.g. ``"10.20.0.0/24"``); behind
+#: a load balancer the address is the one ``TRUSTED_PROXY_COUNT`` lets through.
+METRICS_ALLOWED_NETWORKS = ["127.0.0.0/8", "::1/128"]
+
 
 def load_environ(config: dict, environ=os.environ) -> None:
     """Apply ``GATEWAY_<KEY>`` environment variables (values parsed as JSON when they can be)."""
@@ -209,6 +222,8 @@ def finish_config(config: dict, instance_path: str) -> None:
             config["PAIRWISE_SALT"] = "development-pairwise-salt"
     if config.get("ISSUER"):
         config["ISSUER"] = config["ISSUER"].rstrip("/")
+    if not config.get("LOG_FORMAT"):
+        config["LOG_FORMAT"] = "text" if config.get("ENV") == "development" else "json"
 
 
 class ConfigurationError(RuntimeError):

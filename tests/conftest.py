@@ -112,7 +112,7 @@ class Factory:
                     "name": citizen.full_name}
 
     def oauth_client(self, **overrides):
-        from gateway.oidc.clients import create_client
+        from gateway.oidc.registry import create_client
 
         self._n += 1
         data = dict(
@@ -124,7 +124,9 @@ class Factory:
         )
         data.update(overrides)
         with self.app.app_context():
-            client, secret = create_client(**data)
+            registration = create_client(**data)
+            db.session.commit()
+            client, secret = registration.client, registration.client_secret
             return {"client_id": client.client_id, "client_secret": secret,
                     "redirect_uri": data["redirect_uris"][0],
                     "post_logout_redirect_uri": (data["post_logout_redirect_uris"] or [None])[0],

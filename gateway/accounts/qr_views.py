@@ -10,6 +10,7 @@ from flask import Blueprint, jsonify, redirect, render_template, request, url_fo
 from flask_babel import gettext as _
 
 from ..errors import render_error_page
+from ..observability import metrics
 from . import qr_login
 from .browser import current_user_session
 from .forms import LogoutForm
@@ -40,7 +41,9 @@ def complete():
     try:
         user_session = qr_login.complete_on_desktop(pending)
     except qr_login.QrLoginError as error:
+        metrics.count_sign_in("qr", "failure")
         return _refusal(error, pending)
+    metrics.count_sign_in("qr", "success")
     return _finish_sign_in(user_session, pending)
 
 

@@ -11,6 +11,7 @@ from ..clock import now
 from ..errors import render_error_page
 from ..extensions import db
 from ..identity.models import Citizen
+from ..observability import metrics
 from ..oidc import storage
 from ..oidc.authorization import get_consent_scope
 from ..oidc.claims import SCOPE_CLAIMS, describe_scopes
@@ -76,9 +77,11 @@ def login():
         try:
             citizen = authenticate(form.personal_id.data, form.password.data)
         except TooManyAttempts:
+            metrics.count_sign_in("password", "throttled")
             citizen, status = None, 429
             form.password.errors.append(_too_many_attempts())
         else:
+            metrics.count_sign_in("password", "success" if citizen is not None else "failure")
             if citizen is None:
                 status = 401
                 form.password.errors.append(_("The personal ID number or password is wrong."))
@@ -137,8 +140,12 @@ def second_factor():
         try:
             accepted = check_second_factor(citizen, form.code.data)
         except TooManyAttempts:
+            metrics.count_sign_in(metrics.second_factor_method(form.code.data), "throttled")
             accepted, status = False, 429
             form.code.errors.append(_too_many_attempts())
+        else:
+            metrics.count_sign_in(metrics.second_factor_method(form.code.data),
+                                  "success" if accepted else "failure")
         if accepted:
             session.pop("password_ok", None)
             amr = ["pwd", "otp"]

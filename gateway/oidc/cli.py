@@ -39,21 +39,39 @@ from ..extensions import db
 @click.option("--access-token-format", default="opaque", show_default=True,
               type=click.Choice(["opaque", "jwt"]),
               help="jwt: signed RFC 9068 access tokens an API can verify with /jwks.")
+@click.option("--backchannel-logout-uri", default=None, metavar="URI",
+              help="Back-Channel Logout 1.0: where the gateway posts a logout token (with sid) "
+                   "when the person's session ends.")
+@click.option("--frontchannel-logout-uri", default=None, metavar="URI",
+              help="Front-Channel Logout 1.0: loaded in a hidden frame of the signed-out page.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON (for scripts).")
-def create_client_command(as_json, **options):
-    """Register a relying party; prints its client_id and, once, its secret."""
-    from .clients import InvalidClientMetadata, create_client
+def create_client_command(as_json, backchannel_logout_uri, frontchannel_logout_uri, **options):
+    """Register a relying party (the same metadata rules as /register); prints its client_id
+    and, once, its secret."""
+    from authlib.oauth2 import OAuth2Error
 
+    from .registry import create_client
+
+    logout = {}
+    if backchannel_logout_uri:
+        logout.update(backchannel_logout_uri=backchannel_logout_uri,
+                      backchannel_logout_session_required=True)
+    if frontchannel_logout_uri:
+        logout.update(frontchannel_logout_uri=frontchannel_logout_uri,
+                      frontchannel_logout_session_required=True)
     try:
-        client, secret = create_client(
-            **{k: (list(v) if isinstance(v, tuple) else v) for k, v in options.items()}
+        registration = create_client(
+            **{k: (list(v) if isinstance(v, tuple) else v) for k, v in options.items()},
+            **logout,
         )
-    except InvalidClientMetadata as exc:
+        db.session.commit()
+    except OAuth2Error as exc:
         db.session.rollback()
-        raise click.UsageError(str(exc)) from exc
+        raise click.UsageError(exc.description or exc.error) from exc
+    client, secret = registration.client, registration.client_secret
     if as_json:
         click.echo(json.dumps({"client_id": client.client_id, "client_secret": secret,
-                               **client.client_metadata}))
+                               **client.metadata}))
         return
     click.echo(f"client_id:     {client.client_id}")
     if secret:

@@ -5,7 +5,7 @@ Advertises exactly what works, nothing more (no ``none`` algorithm, no implicit 
 
 from __future__ import annotations
 
-from flask import current_app, url_for
+from flask import current_app, has_request_context, url_for
 
 from . import keys
 from .access_tokens import OFFLINE_ACCESS
@@ -21,7 +21,10 @@ def create_provider_metadata() -> dict:
     config = current_app.config
 
     def endpoint(name: str) -> str:
-        return config["ISSUER"] + url_for(name)
+        # Outside a request (the client registry validating for ``create-client``), the path
+        # from the URL map: the registry only needs what is supported, not where.
+        path = url_for(name) if has_request_context() else current_app.url_map.bind("").build(name)
+        return config["ISSUER"] + path
 
     return {
         "issuer": config["ISSUER"],

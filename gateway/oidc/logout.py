@@ -24,6 +24,7 @@ from flask import current_app
 from joserfc import jwt
 
 from ..clock import now
+from ..observability import metrics
 from . import keys, outbound, storage
 from .claims import get_subject
 from .ports import get_ports
@@ -205,6 +206,8 @@ def deliver(delivery, *, timeout: float | None = None) -> bool:
     )
     storage.record_logout_attempt(delivery, status_code=status_code, error=error,
                                   delivered=delivered, next_attempt_at=next_attempt_at)
+    metrics.count_logout_delivery("delivered" if delivered else
+                                  "retry" if next_attempt_at is not None else "failed")
     return delivered
 
 

@@ -18,29 +18,12 @@ from __future__ import annotations
 from authlib.oauth2 import OAuth2Error
 
 from . import storage
-from .clients import InvalidClientMetadata, validate_uri
 
 
 class InvalidTargetError(OAuth2Error):
     """RFC 8707 §2: the requested resource is invalid, unknown, or more than one."""
 
     error = "invalid_target"
-
-
-def validate_resource_indicators(resources: list[str], *, allow_loopback_http: bool,
-                                 client_id: str | None = None) -> list[str]:
-    """Indicators for a resource server: absolute URIs without fragment (RFC 8707 §2), not
-    held by another client. Raises ``InvalidClientMetadata``."""
-    checked = []
-    for resource in resources:
-        validate_uri(resource, "resource", allow_loopback_http=allow_loopback_http)
-        if resource in checked:
-            raise InvalidClientMetadata(f"resource: {resource} is given twice")
-        holder = storage.get_resource_server(resource)
-        if holder is not None and holder.client_id != client_id:
-            raise InvalidClientMetadata(f"resource: {resource} is already another client's")
-        checked.append(resource)
-    return checked
 
 
 def get_requested_resource(datalist, client) -> str | None:

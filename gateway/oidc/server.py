@@ -25,15 +25,17 @@ from flask import request as flask_request
 from joserfc import jwt
 
 from ..clock import now
-from . import keys, logout, storage
+from ..observability import metrics
+from . import keys, logout, registry, storage
 from .claims import create_user_info
 from .client_auth import PrivateKeyJWT
 from .client_credentials import ClientCredentialsGrant
+from .client_metadata import CLAIMS_CLASSES
 from .grants import AuthorizationCodeGrant, OpenIDCode, S256CodeChallenge
 from .introspection import IntrospectionEndpoint
 from .ports import get_ports
 from .refresh import OpenIDRefresh, RefreshTokenGrant
-from .registration import CLAIMS_CLASSES, ClientConfigurationEndpoint, ClientRegistrationEndpoint
+from .registration import ClientConfigurationEndpoint, ClientRegistrationEndpoint
 from .request_objects import RequestObjectExtension
 from .resources import InvalidTargetError
 from .revocation import RevocationEndpoint
@@ -109,6 +111,7 @@ class AuthorizationServer(_FlaskAuthorizationServer):
             access_token_format=request.client.access_token_format,
             resource=getattr(request, "resource_indicator", None),
         )
+        metrics.count_token_issued(request.payload.grant_type)
         # Single logout: this client now takes part in the SSO session (logout.py).
         logout.record_participant(code.sid if code is not None else None,
                                   request.client.client_id,
@@ -260,3 +263,4 @@ def init_app(app) -> None:
         {"authorization_code": app.config["ACCESS_TOKEN_LIFETIME"]},
     )
     authorization.init_app(app)
+    registry.init_app(app)

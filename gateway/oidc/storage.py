@@ -56,23 +56,6 @@ def get_client_by_registration_access_token(token: str | None) -> OAuth2Client |
     )
 
 
-def save_client(client: OAuth2Client) -> OAuth2Client:
-    db.session.add(client)
-    db.session.commit()
-    return client
-
-
-def delete_client(client: OAuth2Client) -> None:
-    """RFC 7592 §2.3: the client and its tokens are gone (its access tokens stop working)."""
-    db.session.execute(
-        update(Token)
-        .where(Token.client_id == client.client_id, Token.revoked_at.is_(None))
-        .values(revoked_at=now())
-    )
-    db.session.delete(client)
-    db.session.commit()
-
-
 # -- initial access tokens (RFC 7591 §3) ---------------------------------------------------------
 
 

@@ -214,8 +214,7 @@ def test_doc_client_credentials_jwt_verified_and_introspected(gateway, tmp_path)
     it (RFC 7662) with the guide's curl command."""
     resource = f"https://api-{secrets.token_hex(4)}.hotich.vinhlong.gov.vn/"
     resource_server = _create_client(gateway, "--resource-server", "--resource", resource)
-    api = _create_client(gateway, "--grant-type", "authorization_code", "--grant-type",
-                         "client_credentials", "--scope", "hotich.read",
+    api = _create_client(gateway, "--grant-type", "client_credentials", "--scope", "hotich.read",
                          "--access-token-format", "jwt", "--allowed-resource", resource)
     result = run_doc_example("curl-client-credentials", gateway, api["client_id"],
                              api["client_secret"], RESOURCE=resource)

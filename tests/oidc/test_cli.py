@@ -181,3 +181,26 @@ def test_seed_demo_idempotent_and_resets_secret(app, flask_command, tmp_path):
     assert (citizens, clients) == (5, 2)
     _, metadata = _client_row(app, "province-portal")
     assert "http://127.0.0.1:6001/callback" in metadata
+
+
+def test_create_client_logout_uris_stored_with_session_required(runner):
+    result = runner.invoke(args=[
+        "create-client", "--name", "Portal", "--redirect-uri", "https://p.example.vn/cb",
+        "--backchannel-logout-uri", "https://p.example.vn/backchannel-logout",
+        "--frontchannel-logout-uri", "https://p.example.vn/frontchannel-logout", "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["backchannel_logout_uri"] == "https://p.example.vn/backchannel-logout"
+    assert data["backchannel_logout_session_required"] is True
+    assert data["frontchannel_logout_session_required"] is True
+
+
+def test_create_client_same_rules_as_registration_endpoint(app, runner):
+    """One registry: what /register refuses (OIDC Core §8.1, pairwise subjects over several
+    hosts without a sector_identifier_uri), create-client refuses too, storing nothing."""
+    result = runner.invoke(args=[
+        "create-client", "--name", "App", "--redirect-uri", "https://a.example.vn/cb",
+        "--redirect-uri", "https://b.example.vn/cb"])
+    assert result.exit_code == 2 and "sector_identifier_uri" in result.output
+    with app.app_context():
+        assert db.session.execute(text("SELECT count(*) FROM oauth2_clients")).scalar_one() == 0

@@ -55,7 +55,7 @@ def test_oidcc_userinfo_rs256_signed_response(app, rp, client, runner, rotated):
 def test_oidcc_ensure_redirect_uri_in_authorization_request(client, factory):
     """oidcc-ensure-redirect-uri-in-authorization-request: two registered URIs, none sent:
     error page (OIDC Core §3.1.2.1 makes ``redirect_uri`` REQUIRED anyway)."""
-    reg = factory.oauth_client(redirect_uris=["https://a.example.vn/cb", "https://b.example.vn/cb"])
+    reg = factory.oauth_client(redirect_uris=["https://a.example.vn/cb", "https://a.example.vn/cb2"])
     rp = TracingRelyingParty(client, reg, factory.citizen())
     _, response = rp.authorize(redirect_uri=None)
     assert response.status_code == 400 and "Location" not in response.headers
@@ -95,9 +95,11 @@ def test_oidcc_redirect_uri_query_added_to_plain_uri(rp):
 
 def test_oidcc_redirect_uri_regfrag_refused_at_registration(app):
     """oidcc-redirect-uri-regfrag: a redirect URI with a fragment cannot be registered."""
-    from gateway.oidc.clients import InvalidClientMetadata, create_client
+    from authlib.oauth2.rfc7591 import InvalidRedirectURIError
 
-    with app.app_context(), pytest.raises(InvalidClientMetadata, match="fragment"):
+    from gateway.oidc.registry import create_client
+
+    with app.app_context(), pytest.raises(InvalidRedirectURIError, match="fragment"):
         create_client(client_name="x", redirect_uris=["https://rp.example.vn/cb#frag"])
 
 
@@ -111,8 +113,10 @@ def test_oidcc_loopback_redirect_uri_allowed_for_native_apps(client, factory):
 
 @pytest.fixture
 def native_rp(client, factory):
+    # Two loopback hosts: public subjects (pairwise ones would need a sector_identifier_uri,
+    # OIDC Core §8.1, as for any client).
     reg = factory.oauth_client(redirect_uris=["http://127.0.0.1:8765/cb", "http://[::1]/cb"],
-                               token_endpoint_auth_method="none")
+                               token_endpoint_auth_method="none", subject_type="public")
     return TracingRelyingParty(client, reg, factory.citizen())
 
 

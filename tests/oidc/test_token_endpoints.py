@@ -318,7 +318,7 @@ def test_jwt_access_token_verifiable_with_jwks(jwt_rp, client, clock):
 
 def test_jwt_access_token_client_credentials_sub_is_client(runner, client, clock):
     party = create_client(runner, "--grant-type", "authorization_code", "--grant-type",
-                          "client_credentials", "--scope", "hotich.read",
+                          "client_credentials", "--scope", "openid hotich.read",
                           "--access-token-format", "jwt")
     tokens = client_credentials(client, party).get_json()
     claims = _verify_at_jwt(client, tokens["access_token"], clock)
