@@ -430,13 +430,6 @@ def mark_user_session_ended(session: UserSession, *, only_if_expired: bool = Fal
     return True
 
 
-def end_user_session(session: UserSession) -> bool:
-    """End a session (``mark_user_session_ended``) and commit."""
-    ended = mark_user_session_ended(session)
-    db.session.commit()
-    return ended
-
-
 def get_expired_user_sessions(limit: int) -> list[UserSession]:
     """Up to ``limit`` sessions not ended whose absolute or idle lifetime has passed, oldest
     first: what ``logout.end_expired_sessions`` ends."""
