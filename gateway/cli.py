@@ -160,14 +160,14 @@ def _prune_steps():
     """``(kind, function)`` in the order they must run: tokens before the codes they came from,
     session participants before their sessions."""
     from .accounts import activity, authentication, qr_store
-    from .oidc import storage
+    from .oidc import storage, token_store
 
     return [
         ("pending_authorizations", storage.delete_expired_pending_authorizations),
         ("qr_logins", qr_store.delete_expired_qr_logins),
         ("client_assertion_jtis", storage.delete_expired_client_assertion_jtis),
         ("login_failures", authentication.delete_old_login_failures),
-        ("tokens", storage.delete_dead_tokens),
+        ("tokens", token_store.delete_dead_tokens),
         ("authorization_codes", storage.delete_old_authorization_codes),
         ("session_participants", storage.delete_old_session_participants),
         ("user_sessions", storage.delete_old_user_sessions),

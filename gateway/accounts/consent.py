@@ -7,7 +7,7 @@ from sqlalchemy import delete, select
 
 from ..clock import now
 from ..extensions import db
-from ..oidc import storage
+from ..oidc import token_store
 from .models import Consent
 
 
@@ -53,5 +53,5 @@ def revoke_consent(citizen, client_id: str) -> bool:
     if result.rowcount != 1:
         db.session.rollback()
         return False
-    storage.revoke_tokens_for(citizen.id, client_id)  # commits the deletion with it
+    token_store.revoke_tokens_for(citizen.id, client_id)  # commits the deletion with it
     return True

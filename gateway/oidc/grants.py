@@ -26,7 +26,7 @@ from authlib.oidc.core.grants import OpenIDCode as _OpenIDCode
 from flask import current_app
 
 from ..clock import now
-from . import keys, resources, storage
+from . import keys, resources, storage, token_store
 from .access_tokens import OFFLINE_ACCESS, TokenIssuingMixin
 from .claims import (
     ID_TOKEN_CLAIMS,
@@ -117,7 +117,7 @@ class AuthorizationCodeGrant(TokenIssuingMixin, grants.AuthorizationCodeGrant):
         if record is None or record.client_id != client.client_id:
             return None
         if record.used_at is not None:
-            storage.revoke_tokens_from_code(record)
+            token_store.revoke_tokens_from_code(record)
             return None
         if now() >= record.expires_at:
             return None
@@ -131,7 +131,7 @@ class AuthorizationCodeGrant(TokenIssuingMixin, grants.AuthorizationCodeGrant):
         # Consume before issuing, atomically: of two concurrent redemptions only one wins.
         record = self.request.authorization_code
         if not storage.consume_authorization_code(record):
-            storage.revoke_tokens_from_code(record)
+            token_store.revoke_tokens_from_code(record)
             raise InvalidGrantError("Invalid 'code' in request.")
         return super().create_token_response()
 

@@ -19,7 +19,7 @@ from authlib.oauth2.rfc6749 import InvalidRequestError
 from authlib.oauth2.rfc7662 import IntrospectionEndpoint as _IntrospectionEndpoint
 from flask import current_app
 
-from . import resources, storage
+from . import resources, token_store
 from .claims import get_subject
 from .ports import get_ports
 from .revocation import AUTH_METHODS
@@ -49,7 +49,7 @@ class IntrospectionEndpoint(_IntrospectionEndpoint):
     def authenticate_token(self, request, client):
         # §2.1: an unknown hint is no error; the search covers every type anyway.
         self.check_params(request, client)
-        token = storage.find_token(request.form["token"], request.form.get("token_type_hint"))
+        token = token_store.find_token(request.form["token"], request.form.get("token_type_hint"))
         if token is not None and not resources.is_audience_of(client, token[0].resource):
             return None
         return token
@@ -62,7 +62,7 @@ class IntrospectionEndpoint(_IntrospectionEndpoint):
             return {"active": False}
         record, kind = token
         if kind == "refresh_token":
-            active = storage.check_refresh_token_usable(record)
+            active = token_store.check_refresh_token_usable(record)
             expires_at = record.get_refresh_expires_at()
         else:
             active = not record.is_revoked() and not record.is_expired()
@@ -86,7 +86,7 @@ class IntrospectionEndpoint(_IntrospectionEndpoint):
         account = get_ports().accounts.find_account(record.citizen_id)
         if account is not None and client is not None:
             payload["sub"] = get_subject(account, client)
-            code = storage.get_token_authorization_code(record)
+            code = token_store.get_token_authorization_code(record)
             if code is not None:
                 payload["auth_time"] = code.auth_time
                 if code.acr:

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from authlib.oauth2.rfc6749 import InvalidGrantError, InvalidScopeError, grants, scope_to_list
 
-from . import resources, storage
+from . import resources, token_store
 from .access_tokens import TokenIssuingMixin
 from .grants import AuthorizationCodeGrant, OpenIDCode
 
@@ -31,14 +31,14 @@ class RefreshTokenGrant(TokenIssuingMixin, grants.RefreshTokenGrant):
     INCLUDE_NEW_REFRESH_TOKEN = True
 
     def authenticate_refresh_token(self, refresh_token):
-        record = storage.get_refresh_token(refresh_token)
+        record = token_store.get_refresh_token(refresh_token)
         if record is None:
             return None
         if record.refresh_token_used_at is not None:
             # RFC 9700 §4.14.2: a rotated token came back, so two parties hold the family.
-            storage.revoke_token_family(record.family_id)
+            token_store.revoke_token_family(record.family_id)
             return None
-        if not storage.check_refresh_token_usable(record):
+        if not token_store.check_refresh_token_usable(record):
             return None
         return record
 
@@ -55,7 +55,7 @@ class RefreshTokenGrant(TokenIssuingMixin, grants.RefreshTokenGrant):
         super().validate_token_request()
         # The sign-in behind the family: ``auth_time``, ``acr``, ``sid`` and ``claims`` for the
         # new ID token, and the tombstone link that a replayed code revokes.
-        self.request.authorization_code = storage.get_token_authorization_code(
+        self.request.authorization_code = token_store.get_token_authorization_code(
             self.request.refresh_token
         )
 
@@ -75,8 +75,8 @@ class RefreshTokenGrant(TokenIssuingMixin, grants.RefreshTokenGrant):
         # Rotate before issuing, atomically: of two concurrent refreshes only one wins, and the
         # loser is a reuse.
         record = self.request.refresh_token
-        if not storage.rotate_refresh_token(record):
-            storage.revoke_token_family(record.family_id)
+        if not token_store.rotate_refresh_token(record):
+            token_store.revoke_token_family(record.family_id)
             raise InvalidGrantError("Invalid 'refresh_token' in request.")
         return super().create_token_response()
 

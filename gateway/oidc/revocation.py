@@ -16,7 +16,7 @@ from authlib.oauth2.rfc6749 import InvalidRequestError
 from authlib.oauth2.rfc6749 import UnsupportedTokenTypeError as _UnsupportedTokenTypeError
 from authlib.oauth2.rfc7009 import RevocationEndpoint as _RevocationEndpoint
 
-from . import storage
+from . import token_store
 from .grants import AuthorizationCodeGrant
 
 #: Client authentication methods at the revocation (and introspection) endpoint.
@@ -41,11 +41,11 @@ class RevocationEndpoint(_RevocationEndpoint):
 
     def authenticate_token(self, request, client):
         self.check_params(request, client)
-        found = storage.find_token(request.form["token"], request.form.get("token_type_hint"))
+        found = token_store.find_token(request.form["token"], request.form.get("token_type_hint"))
         if found is None or not found[0].check_client(client):
             return None
         return found
 
     def revoke_token(self, token, request):
         record, kind = token
-        storage.revoke_token(record, kind)
+        token_store.revoke_token(record, kind)

@@ -26,7 +26,7 @@ from joserfc import jwt
 
 from ..clock import now
 from ..observability import metrics
-from . import keys, logout, registry, storage
+from . import keys, logout, registry, storage, token_store
 from .claims import create_user_info
 from .client_auth import PrivateKeyJWT
 from .client_credentials import ClientCredentialsGrant
@@ -99,7 +99,7 @@ class AuthorizationServer(_FlaskAuthorizationServer):
 
     def save_token(self, token, request):
         code = request.authorization_code
-        storage.save_token(
+        token_store.save_token(
             token,
             client_id=request.client.client_id,
             citizen_id=request.user.id if request.user else None,
@@ -146,7 +146,7 @@ class IssuerParameter(_IssuerParameter):
 
 class BearerTokenValidator(_BearerTokenValidator):
     def authenticate_token(self, token_string):
-        return storage.get_access_token(token_string)
+        return token_store.get_access_token(token_string)
 
 
 class BearerChallenge(OAuth2Error):

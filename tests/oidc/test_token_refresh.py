@@ -275,12 +275,12 @@ def test_refresh_token_survives_end_of_sso_session(offline_rp, client):
 
 
 def test_refresh_token_revoked_with_consent(offline_rp, app):
-    """``storage.revoke_tokens_for``: withdrawing consent ends offline access too."""
+    """``token_store.revoke_tokens_for``: withdrawing consent ends offline access too."""
     _, tokens = offline_rp.tokens(**OFFLINE)
     with app.app_context():
-        from gateway.oidc import storage
+        from gateway.oidc import token_store
 
-        assert storage.revoke_tokens_for(offline_rp.citizen["id"], offline_rp.reg["client_id"])
+        assert token_store.revoke_tokens_for(offline_rp.citizen["id"], offline_rp.reg["client_id"])
     _error(refresh(offline_rp, tokens["refresh_token"]), 400, "invalid_grant")
 
 
@@ -347,23 +347,23 @@ def test_refresh_token_registration_refuses_client_credentials_for_public_client
 def test_refresh_token_concurrent_use_one_wins(offline_rp, client, monkeypatch):
     """Two refreshes racing with one token: the loser of the compare-and-set is a reuse
     (RFC 9700 §4.14.2): invalid_grant, and the family is revoked."""
-    from gateway.oidc import storage
+    from gateway.oidc import token_store
 
     _, tokens = offline_rp.tokens(**OFFLINE)
-    rotate = storage.rotate_refresh_token
+    rotate = token_store.rotate_refresh_token
 
     def lose_the_race(record):
         rotate(record)  # the other request got there first
         return False
 
-    monkeypatch.setattr(storage, "rotate_refresh_token", lose_the_race)
+    monkeypatch.setattr(token_store, "rotate_refresh_token", lose_the_race)
     _error(refresh(offline_rp, tokens["refresh_token"]), 400, "invalid_grant")
     assert _userinfo_status(client, tokens["access_token"]) == 401
 
 
 def test_refresh_token_withdrawn_on_my_account_page(offline_rp, client):
     """"Tài khoản của tôi": the agency is listed with offline access; withdrawing consent there
-    revokes its refresh tokens (``storage.revoke_tokens_for``)."""
+    revokes its refresh tokens (``token_store.revoke_tokens_for``)."""
     from tests.conftest import _csrf
 
     _, tokens = offline_rp.tokens(**OFFLINE)
