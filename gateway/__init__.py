@@ -36,14 +36,15 @@ def create_app(config: dict | None = None) -> Flask:
     default_config.validate_config(app.config)
 
     from . import cli, errors, observability, security
+    from .accounts import acting_for  # noqa: F401  (its route is on the accounts blueprint)
     from .accounts.ports import create_ports
     from .accounts.qr_views import bp as qr_login_bp
     from .accounts.self_service import bp as self_service_bp
     from .accounts.views import bp as accounts_bp
     from .clock import SystemClock
+    from .enrolment.views import bp as enrolment_bp
     from .extensions import babel, csrf, db, migrate
     from .i18n import select_locale
-    from .identity.views import bp as identity_bp
     from .oidc import server
     from .oidc.ports import bind_ports
     from .oidc.views import bp as oidc_bp
@@ -73,7 +74,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(accounts_bp)
     app.register_blueprint(self_service_bp)
     app.register_blueprint(qr_login_bp)
-    app.register_blueprint(identity_bp)
+    app.register_blueprint(enrolment_bp)
     cli.init_app(app)
 
     if app.config.get("TRUSTED_PROXY_COUNT"):

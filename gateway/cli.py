@@ -10,12 +10,14 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
+from .enrolment.cli import create_citizen_command
 from .extensions import db
-from .identity.cli import create_citizen_command, grant_role_command, revoke_role_command
+from .identity.cli import grant_role_command, revoke_role_command
 from .oidc.cli import (
     create_client_command,
     deliver_logouts_command,
     end_expired_sessions_command,
+    list_keys_command,
     list_logout_deliveries_command,
     rotate_keys_command,
 )
@@ -58,16 +60,28 @@ DEMO_NOTES = {
 @click.command("init-db")
 @with_appcontext
 def init_db_command():
-    """Create or migrate the schema to the newest revision, and the signing keys (idempotent)."""
-    from .oidc.keys import create_signing_keys
+    """Create or migrate the schema to the newest revision, encrypt the private signing keys
+    under the first KEY_ENCRYPTION_KEY, and create the signing keys (idempotent)."""
+    from .oidc.keys import KeyEncryptionError, create_signing_keys, encrypt_stored_keys
     from .schema import SchemaError, upgrade_database
 
     try:
         click.echo(f"Database: {upgrade_database()}.")
     except SchemaError as exc:
         raise click.ClickException(str(exc)) from exc
+    try:
+        counts = encrypt_stored_keys()
+    except KeyEncryptionError as exc:
+        db.session.rollback()
+        raise click.ClickException(f"{exc} Nothing was changed in the keys.") from None
     made = create_signing_keys()
     db.session.commit()
+    if counts["encrypted"] or counts["re_encrypted"]:
+        click.echo(f"Private keys: {counts['encrypted']} encrypted, {counts['re_encrypted']} "
+                   "re-encrypted under the first GATEWAY_KEY_ENCRYPTION_KEY.")
+    if not current_app.config.get("KEY_ENCRYPTION_KEY"):
+        click.echo("Warning: GATEWAY_KEY_ENCRYPTION_KEY is not set: private keys are stored "
+                   "unencrypted (development only).")
     click.echo(f"Database ready; {len(made)} new signing key(s).")
 
 
@@ -79,12 +93,13 @@ def init_db_command():
               help="Write the portals' client credentials and demo accounts to this JSON file.")
 def seed_demo_command(province_url, commune_url, write_clients):
     """Add demo citizens and register the two sample portals (idempotent)."""
+    from .accounts.passwords import hash_password
     from .identity.services import create_citizen, get_citizen_by_personal_id
     from .oidc.registry import get_client_registry
 
     for data in DEMO_CITIZENS:
         if get_citizen_by_personal_id(data["personal_id"]) is None:
-            create_citizen(password=DEMO_PASSWORD, **data)
+            create_citizen(password_hash=hash_password(DEMO_PASSWORD), **data)
     db.session.commit()
     _seed_demo_business_and_roles()
 
@@ -160,7 +175,7 @@ def _prune_steps():
     """``(kind, function)`` in the order they must run: tokens before the codes they came from,
     session participants before their sessions."""
     from .accounts import activity, authentication, qr_store
-    from .oidc import storage, token_store
+    from .oidc import keys, storage, token_store
 
     return [
         ("pending_authorizations", storage.delete_expired_pending_authorizations),
@@ -174,6 +189,7 @@ def _prune_steps():
         ("logout_deliveries", storage.delete_old_logout_deliveries),
         ("sign_in_events", activity.delete_old_sign_in_events),
         ("disclosure_records", activity.delete_old_disclosure_records),
+        ("signing_keys", keys.delete_expired_signing_keys),
     ]
 
 
@@ -185,7 +201,8 @@ def prune_records_command(dry_run, as_json):
     """Delete expired protocol records and old logs nobody needs any more (run daily).
 
     Never touches citizens, businesses, representations, verifications, roles, consents,
-    clients, signing keys or initial access tokens (docs/operations.md, "Routine").
+    clients or initial access tokens; signing keys only once they have left the JWKS
+    (docs/operations.md, "Routine").
 
     Expired SSO sessions that were never ended are ended first, as a sign-out ends them (their
     clients' back-channel logouts queued), so none is deleted before its clients were told."""
@@ -272,7 +289,8 @@ def issue_registration_token_command(agency_name, agency_level, administrative_u
 def init_app(app) -> None:
     for command in (init_db_command, seed_demo_command, create_citizen_command,
                     create_client_command, issue_registration_token_command,
-                    rotate_keys_command, deliver_logouts_command, end_expired_sessions_command,
+                    rotate_keys_command, list_keys_command, deliver_logouts_command,
+                    end_expired_sessions_command,
                     list_logout_deliveries_command, grant_role_command, revoke_role_command,
                     prune_records_command):
         app.cli.add_command(command)

@@ -6,7 +6,8 @@
 4. the mapping passed to ``create_app(config)`` (tests).
 
 ``validate_config`` refuses development-only values outside development: a generated or weak
-secret key, an ``http`` issuer that is not loopback, cookies without ``Secure``.
+secret key, an ``http`` issuer that is not loopback, cookies without ``Secure``, no
+key-encryption key for the signing keys.
 """
 
 from __future__ import annotations
@@ -133,6 +134,25 @@ QR_LOGIN_PLACES = [
     ["fc00::/7", "mạng nội bộ", "local network"],
 ]
 
+#: Signing keys (docs/operations.md, "Keys"). ``rotate-keys`` publishes a new key pair in the
+#: JWKS this many seconds before it starts signing, so relying parties that cache the JWKS hold
+#: the new key before the first token signed with it reaches them. One day: the gateway's own
+#: ``/jwks`` says ``max-age=300``, but agencies' libraries and hand-written caches often keep a
+#: JWKS for hours, up to a day, and a day also leaves the operator time to check the new key.
+#: ``rotate-keys --now`` skips the wait (a compromised key). Seconds; policy may lengthen it.
+KEY_ROTATION_DELAY = 86400
+#: A retired key stays in the JWKS for the longest lifetime of what it signed (ID, access and
+#: logout tokens, and the SSO session, during which an ID token comes back as
+#: ``id_token_hint``) plus this margin, seconds (late verifiers, clocks, lengthened lifetimes).
+KEY_RETENTION_MARGIN = 3600
+#: Key-encryption key(s) for the private signing keys in the database: Fernet keys (32 random
+#: bytes, URL-safe base64; ``python -c "from cryptography.fernet import Fernet;
+#: print(Fernet.generate_key().decode())"``), comma-separated. The first encrypts, all decrypt:
+#: to change it put the new one first, run ``init-db`` (re-encrypts), then drop the old one.
+#: Operators MUST set it (``GATEWAY_KEY_ENCRYPTION_KEY``) outside development and keep a copy
+#: apart from the database backups. Development without one stores keys unencrypted, marked.
+KEY_ENCRYPTION_KEY = None
+
 #: Largest request body accepted, bytes.
 MAX_CONTENT_LENGTH = 64 * 1024
 #: Largest accepted value of a single authorization request parameter, characters.
@@ -230,6 +250,28 @@ class ConfigurationError(RuntimeError):
     """The configuration is unsafe or incomplete for this environment."""
 
 
+def parse_key_encryption_keys(value) -> list[str]:
+    """The Fernet keys of ``KEY_ENCRYPTION_KEY`` (a comma-separated string or a list), first
+    one first; ``ConfigurationError`` naming the position of one that is not a Fernet key (never
+    the value)."""
+    from cryptography.fernet import Fernet
+
+    if not value:
+        return []
+    items = value.split(",") if isinstance(value, str) else value
+    if not isinstance(items, list) or not all(isinstance(item, str) for item in items):
+        raise ConfigurationError("GATEWAY_KEY_ENCRYPTION_KEY must be comma-separated Fernet keys.")
+    keys = [item.strip() for item in items if item.strip()]
+    for position, key in enumerate(keys, 1):
+        try:
+            Fernet(key)
+        except ValueError:
+            raise ConfigurationError(
+                f"GATEWAY_KEY_ENCRYPTION_KEY: key {position} is not a Fernet key (32 random "
+                "bytes, URL-safe base64).") from None
+    return keys
+
+
 def validate_config(config: dict) -> None:
     """Refuse to start with development-only values outside development."""
     issuer = config.get("ISSUER")
@@ -241,6 +283,11 @@ def validate_config(config: dict) -> None:
     lifetime = config.get("QR_LOGIN_LIFETIME")
     if isinstance(lifetime, bool) or not isinstance(lifetime, int) or not 0 < lifetime <= 90:
         raise ConfigurationError("QR_LOGIN_LIFETIME must be 1 to 90 seconds.")
+    for name in ("KEY_ROTATION_DELAY", "KEY_RETENTION_MARGIN"):
+        value = config.get(name)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise ConfigurationError(f"{name} must be whole seconds, 0 or more.")
+    key_encryption_keys = parse_key_encryption_keys(config.get("KEY_ENCRYPTION_KEY"))
     if config.get("ENV") == "development" or config.get("TESTING"):
         return
     if parts.scheme != "https":
@@ -255,6 +302,10 @@ def validate_config(config: dict) -> None:
         raise ConfigurationError("GATEWAY_PAIRWISE_SALT must be a secret of 16+ characters.")
     if config.get("OUTBOUND_ALLOW_LOOPBACK"):
         raise ConfigurationError("OUTBOUND_ALLOW_LOOPBACK is for development and tests only.")
+    if not key_encryption_keys:
+        raise ConfigurationError(
+            "GATEWAY_KEY_ENCRYPTION_KEY is not set: the private signing keys must be encrypted "
+            "in the database (docs/operations.md, \"Keys\").")
 
 #: Number of reverse proxies in front of the gateway whose X-Forwarded-* headers are trusted.
 #: 0 (default) trusts none. Operators behind a TLS-terminating proxy set it to 1.

@@ -19,6 +19,8 @@ from gateway.extensions import db
 ISSUER = "http://localhost"
 PG_ADMIN_DSN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres connect_timeout=3"
 PASSWORD = "Correct-Horse-9"
+#: The tests' key-encryption key (a Fernet key: 32 bytes, URL-safe base64).
+TEST_KEY_ENCRYPTION_KEY = base64.urlsafe_b64encode(b"test-key-encryption-key-32-bytes").decode()
 
 
 @pytest.fixture
@@ -40,6 +42,7 @@ def build_app(database_uri: str, clock: FrozenClock, *, tables: bool = True):
         "SQLALCHEMY_DATABASE_URI": database_uri,
         "CLOCK": clock,
         "SESSION_COOKIE_SECURE": False,
+        "KEY_ENCRYPTION_KEY": TEST_KEY_ENCRYPTION_KEY,
     })
     if tables:
         with app.app_context():
@@ -93,6 +96,8 @@ class Factory:
         self._n = 0
 
     def citizen(self, **overrides):
+        """A citizen with ``password`` (hashed here: ``create_citizen`` takes the hash)."""
+        from gateway.accounts.passwords import hash_password
         from gateway.identity.services import create_citizen
 
         self._n += 1
@@ -105,7 +110,8 @@ class Factory:
         )
         data.update(overrides)
         with self.app.app_context():
-            citizen = create_citizen(**data)
+            citizen = create_citizen(**{k: v for k, v in data.items() if k != "password"},
+                                     password_hash=hash_password(data["password"]))
             db.session.commit()
             return {"id": citizen.id, "personal_id": citizen.personal_id,
                     "password": data["password"], "subject": citizen.subject,
@@ -316,13 +322,13 @@ def _password_hash_cache():
 def fast_password_hashing(monkeypatch, _password_hash_cache):
     """Enrol citizens with a cached argon2id hash per password (a real hash at the real
     parameters, computed once per session); verification still runs argon2 every time."""
-    from gateway.identity import services
+    from gateway.accounts import passwords
 
-    hash_new = services.hash_password
+    hash_new = passwords.hash_password
 
     def hash_password(password):
         if password not in _password_hash_cache:
             _password_hash_cache[password] = hash_new(password)
         return _password_hash_cache[password]
 
-    monkeypatch.setattr(services, "hash_password", hash_password)
+    monkeypatch.setattr(passwords, "hash_password", hash_password)

@@ -13,6 +13,7 @@ GOOD = {
     "SECRET_KEY": "s" * 48,
     "PAIRWISE_SALT": "p" * 32,
     "SQLALCHEMY_DATABASE_URI": "sqlite://",
+    "KEY_ENCRYPTION_KEY": "a2tra2tra2tra2tra2tra2tra2tra2tra2tra2tra2s=",  # Fernet key
 }
 
 
@@ -32,6 +33,8 @@ def test_production_config_with_safe_values_starts():
     ({"OUTBOUND_ALLOW_LOOPBACK": True}, "OUTBOUND_ALLOW_LOOPBACK"),
     ({"PAIRWISE_SALT": None}, "PAIRWISE_SALT"),
     ({"PAIRWISE_SALT": "development-pairwise-salt"}, "PAIRWISE_SALT"),
+    ({"KEY_ENCRYPTION_KEY": None}, "GATEWAY_KEY_ENCRYPTION_KEY is not set"),
+    ({"KEY_ENCRYPTION_KEY": "not-a-fernet-key"}, "key 1 is not a Fernet key"),
 ])
 def test_production_config_refuses_development_values(override, message):
     with pytest.raises(ConfigurationError, match=message):

@@ -1,6 +1,7 @@
 """``flask --app gateway prune-records``: expired protocol records and old logs go, each kind by
 its own rule; replay detection (RFC 6749 §4.1.2, RFC 9700 §4.14.2) keeps working; people,
-clients and keys are never touched (docs/operations.md, "Routine")."""
+clients and active keys are never touched (docs/operations.md, "Routine"; expired signing
+keys: tests/oidc/test_key_rotation.py)."""
 
 from __future__ import annotations
 

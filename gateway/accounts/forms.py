@@ -42,6 +42,12 @@ class LogoutForm(FlaskForm):
     pass
 
 
+class ActingForForm(FlaskForm):
+    """The "act for whom?" step: ``self`` or the id of one of the person's representations."""
+
+    acting_for = HiddenField()
+
+
 class SecondFactorForm(FlaskForm):
     code = StringField(
         _l("Verification code"),

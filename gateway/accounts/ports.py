@@ -160,7 +160,7 @@ POLICY = (
     Prompt("login", interactions.needs_login, "accounts.login", LoginRequiredError),
     Prompt("second_factor", interactions.needs_step_up, "accounts.second_factor",
            LoginRequiredError),
-    Prompt("acting_for", needs_acting_for_choice, "identity.acting_for",
+    Prompt("acting_for", needs_acting_for_choice, "accounts.acting_for",
            InteractionRequiredError),
     Prompt("consent", interactions.needs_consent, "accounts.consent", ConsentRequiredError),
 )

@@ -6,7 +6,6 @@ from datetime import date, datetime, timedelta, timezone
 
 from sqlalchemy import select
 
-from ..accounts.passwords import hash_password
 from ..clock import now
 from ..extensions import db
 from .models import Citizen
@@ -42,11 +41,15 @@ def create_citizen(
     given_name: str,
     birthdate: date,
     gender: str,
-    password: str,
+    password_hash: str | None,
     middle_name: str = "",
     **details,
 ) -> Citizen:
-    """Validate and add a citizen (the caller commits). Raises ``ValueError`` subclasses."""
+    """Validate and add a citizen (the caller commits). Raises ``ValueError`` subclasses.
+
+    ``password_hash`` is already hashed (``accounts.passwords.hash_password``), or None for an
+    account nobody can sign in to with a password yet: identity stores people, it does not
+    know how passwords are hashed."""
     if gender not in ("male", "female"):
         raise ValueError("gender must be 'male' or 'female'")
     personal_id = validate_personal_id(personal_id, birthdate, gender)
@@ -61,7 +64,7 @@ def create_citizen(
         given_name=given_name.strip(),
         birthdate=birthdate,
         gender=gender,
-        password_hash=hash_password(password),
+        password_hash=password_hash,
         **details,
     )
     db.session.add(citizen)

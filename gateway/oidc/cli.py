@@ -1,5 +1,5 @@
-"""``create-client``, ``issue-registration-token``, ``rotate-keys`` and single logout's
-``deliver-logouts``, ``end-expired-sessions`` and ``list-logout-deliveries``."""
+"""``create-client``, ``rotate-keys`` and ``list-keys``; single logout's ``deliver-logouts``
+worker, ``end-expired-sessions`` and the queue (``list-logout-deliveries``)."""
 
 from __future__ import annotations
 
@@ -79,15 +79,70 @@ def create_client_command(as_json, backchannel_logout_uri, frontchannel_logout_u
         click.echo("Store the secret now: it is kept only as a hash and cannot be shown again.")
 
 
+def _echo_keys(as_json: bool, made=None) -> None:
+    """Every key, as a table or JSON (with ``made``: ``{"made": [kid…], "keys": […]}``)."""
+    from datetime import UTC, datetime
+
+    from .keys import key_statuses
+
+    statuses = [status.as_dict() for status in key_statuses()]
+    if as_json:
+        click.echo(json.dumps(statuses if made is None
+                              else {"made": [k.kid for k in made], "keys": statuses}))
+        return
+
+    def when(seconds):
+        if seconds is None:
+            return "-"
+        if seconds == 0:
+            return "from the start"
+        return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+    header = ("kid", "kty", "state", "activates (UTC)", "retires (UTC)", "leaves JWKS (UTC)",
+              "encrypted")
+    table = [header] + [
+        (s["kid"], s["kty"], s["state"], when(s["activates_at"]), when(s["retires_at"]),
+         when(s["unpublish_at"]), "yes" if s["encrypted"] else "NO")
+        for s in statuses
+    ]
+    widths = [max(len(row[i]) for row in table) for i in range(len(header))]
+    for row in table:
+        click.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True))
+                   .rstrip())
+
+
 @click.command("rotate-keys")
 @with_appcontext
-def rotate_keys_command():
-    """Make new signing keys; the old ones stay published for tokens already issued."""
-    from .keys import rotate_keys
+@click.option("--now", "immediately", is_flag=True,
+              help="Sign with the new keys at once (a compromised key), not after "
+                   "KEY_ROTATION_DELAY; the old keys stay published until their tokens expire.")
+@click.option("--json", "as_json", is_flag=True,
+              help='Print {"made": [kid, ...], "keys": [every key]} as JSON (for scripts).')
+def rotate_keys_command(immediately, as_json):
+    """Publish new signing keys; they sign once KEY_ROTATION_DELAY has passed (or --now)."""
+    from .keys import KeyEncryptionError, check_stored_keys, rotate_keys
 
-    made = rotate_keys()
+    try:
+        check_stored_keys()
+    except KeyEncryptionError as exc:
+        raise click.ClickException(f"{exc} No key was made.") from None
+    made = rotate_keys(immediately)
     db.session.commit()
-    click.echo("New key ids: " + ", ".join(k.kid for k in made))
+    if not as_json:
+        if made:
+            click.echo("New key ids: " + ", ".join(k.kid for k in made))
+        else:
+            click.echo("New keys are already published and waiting to activate; nothing made "
+                       "(use --now to switch at once).")
+    _echo_keys(as_json, made)
+
+
+@click.command("list-keys")
+@with_appcontext
+@click.option("--json", "as_json", is_flag=True, help="Print every key as JSON (for scripts).")
+def list_keys_command(as_json):
+    """The signing keys: state (next, active, retired, expired) and when each changes."""
+    _echo_keys(as_json)
 
 
 # -- single logout: the back-channel delivery worker ---------------------------------------------

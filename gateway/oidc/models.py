@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import ipaddress
-import json
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
@@ -198,21 +197,25 @@ class ClientAssertionJti(db.Model):
 
 
 class SigningKey(db.Model):
-    """A private JWK used to sign tokens. Retired keys stay published until ``expires_at``."""
+    """A private JWK that signs tokens, from ``activates_at`` until a newer key of its ``kty``
+    activates; published in the JWKS from its creation until the tokens it signed have expired
+    (``gateway/oidc/keys.py`` derives each key's state from these times)."""
 
     __tablename__ = "signing_keys"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     kid: Mapped[str] = mapped_column(String(64), unique=True)
     kty: Mapped[str] = mapped_column(String(8))
+    #: The private JWK: a Fernet token when ``encrypted``, else its JSON (development only).
     private_jwk: Mapped[str] = mapped_column(Text)
-    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    encrypted: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_utcnow)
-    retired_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    #: Seconds since the epoch (the gateway clock) from which it signs; 0 for the first keys
+    #: (``init-db``): from the start.
+    activates_at: Mapped[int] = mapped_column(Integer)
 
-    @property
-    def jwk(self) -> dict:
-        return json.loads(self.private_jwk)
+    def __repr__(self) -> str:
+        return f"<SigningKey {self.kid} {self.kty}>"
 
 
 class UserSession(db.Model):

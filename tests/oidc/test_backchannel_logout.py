@@ -315,7 +315,8 @@ def worker_env(app, tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("GATEWAY_", "PORTAL_"))}
     env.update(GATEWAY_ENV="development", GATEWAY_ISSUER=ISSUER,
                GATEWAY_INSTANCE_PATH=str(tmp_path),
-               GATEWAY_DATABASE_URL=app.config["SQLALCHEMY_DATABASE_URI"])
+               GATEWAY_DATABASE_URL=app.config["SQLALCHEMY_DATABASE_URI"],
+               GATEWAY_KEY_ENCRYPTION_KEY=app.config["KEY_ENCRYPTION_KEY"])
     return env
 
 

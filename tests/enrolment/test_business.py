@@ -11,8 +11,7 @@ from sqlalchemy import select
 
 from gateway.extensions import db
 from gateway.identity.models import Business, Representation
-
-from .conftest import form_post
+from tests.people import form_post
 
 TAX_CODE = "1500456787"
 

@@ -9,8 +9,7 @@ from sqlalchemy import select
 
 from gateway.extensions import db
 from gateway.identity.models import Citizen, Verification
-
-from .conftest import form_post
+from tests.people import form_post
 
 PHUOC_HAU = "29557"
 LONG_CHAU = "29551"

@@ -1,7 +1,8 @@
-"""Pages of the identity side: self-registration, in-person verification by commune officers,
-businesses and who acts for them, and the "act for whom?" step of a sign-in (issue 4 §1-§6).
+"""Pages of enrolment: self-registration, in-person verification by commune officers, and
+businesses and who acts for them (issue 4 §1-§5).
 
-Views are thin: rules live in ``signup`` (the form), ``staff`` and ``businesses``.
+Views are thin: rules live in the forms and in ``identity.staff`` and ``identity.businesses``.
+The "act for whom?" step of a sign-in is an interaction prompt: ``accounts.acting_for``.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from flask import Blueprint, abort, g, redirect, render_template, request, url_f
 from flask_babel import gettext as _
 from werkzeug.datastructures import MultiDict
 
-from ..accounts import totp
+from ..accounts import passwords, totp
 from ..accounts.browser import (
     check_second_factor_here,
     current_user_session,
@@ -22,30 +23,18 @@ from ..accounts.browser import (
 )
 from ..errors import render_error_page
 from ..extensions import db
-from ..oidc import storage
-from ..security import allow_client_logo
-from .businesses import (
+from ..identity.businesses import (
     BusinessError,
     create_business,
     get_business_by_tax_code,
     get_managed_representation,
-    get_valid_representation,
     get_valid_representations,
     grant_authorisation,
     list_representations,
     revoke_authorisation,
 )
-from .forms import (
-    ActingForForm,
-    AuthoriseForm,
-    BusinessForm,
-    FindPersonForm,
-    RevokeForm,
-    SignupForm,
-    VerifyForm,
-)
-from .services import VIETNAM, create_citizen, get_citizen_by_personal_id, local_today
-from .staff import (
+from ..identity.services import VIETNAM, create_citizen, get_citizen_by_personal_id, local_today
+from ..identity.staff import (
     StaffError,
     check_staff,
     count_residents_by_level,
@@ -54,9 +43,18 @@ from .staff import (
     list_recent_verifications,
     verify_in_person,
 )
-from .units import get_unit
+from ..identity.units import get_unit
+from ..oidc import storage
+from .forms import (
+    AuthoriseForm,
+    BusinessForm,
+    FindPersonForm,
+    RevokeForm,
+    SignupForm,
+    VerifyForm,
+)
 
-bp = Blueprint("identity", __name__)
+bp = Blueprint("enrolment", __name__)
 
 
 def _pending():
@@ -71,26 +69,9 @@ def _signed_in_citizen():
     return user_session.citizen if user_session else None
 
 
-@bp.app_template_filter("role_name")
-def role_name(role):
-    return {
-        "legal_representative": _("Legal representative"),
-        "head": _("Head of the organisation"),
-        "authorised": _("Authorised person"),
-    }.get(role, role)
-
-
 @bp.app_template_filter("vn_datetime")
 def vn_datetime(timestamp):
     return datetime.fromtimestamp(timestamp, VIETNAM).strftime("%d/%m/%Y %H:%M")
-
-
-@bp.app_template_filter("chosen_representation")
-def chosen_representation(pending, citizen):
-    """The business chosen on the "act for whom?" page of this pending request (consent page)."""
-    if pending is None or citizen is None or pending.acting_for in (None, "self"):
-        return None
-    return get_valid_representation(pending.acting_for, citizen)
 
 
 @bp.app_template_filter("is_staff")
@@ -120,7 +101,8 @@ def signup():
                 personal_id=form.personal_id.data, family_name=form.family_name.data,
                 middle_name=form.middle_name.data or "", given_name=form.given_name.data,
                 birthdate=form.birthdate.data, gender=form.gender.data,
-                password=form.password.data, ward_code=form.ward_code.data,
+                password_hash=passwords.hash_password(form.password.data),
+                ward_code=form.ward_code.data,
                 email=form.email.data or None, phone_number=form.phone_number.data or None,
             )
             db.session.commit()
@@ -137,10 +119,10 @@ def signup():
                 pending.login_sid = user_session.sid
                 storage.save_pending_authorization(pending)
                 return redirect(url_for("oidc.resume", uid=pending.uid), code=303)
-            return redirect(url_for("identity.welcome"), code=303)
+            return redirect(url_for("enrolment.welcome"), code=303)
     elif request.method == "POST":
         status = 400
-    return render_template("identity/signup.html", form=form, pending=pending), status
+    return render_template("enrolment/signup.html", form=form, pending=pending), status
 
 
 @bp.get("/signup/done")
@@ -148,7 +130,7 @@ def welcome():
     citizen = _signed_in_citizen()
     if citizen is None:
         return redirect(url_for("accounts.login"), code=303)
-    return render_template("identity/welcome.html", citizen=citizen)
+    return render_template("enrolment/welcome.html", citizen=citizen)
 
 
 # -- commune officers ----------------------------------------------------------------------------
@@ -203,7 +185,7 @@ def officer():
 
 def _officer_page(find, person, verify_form, refusal, status, done=None):
     return render_template(
-        "identity/officer.html", find=find, person=person, verify_form=verify_form,
+        "enrolment/officer.html", find=find, person=person, verify_form=verify_form,
         refusal=refusal, done=done, units=get_officer_units(g.officer),
         counts={code: count_residents_by_level(code) for code in get_officer_units(g.officer)},
         verifications=list_recent_verifications(g.officer),
@@ -247,7 +229,7 @@ def _citizen_required(view):
 @bp.get("/business")
 @_citizen_required
 def businesses():
-    return render_template("identity/businesses.html", citizen=g.citizen,
+    return render_template("enrolment/businesses.html", citizen=g.citizen,
                            representations=get_valid_representations(g.citizen))
 
 
@@ -257,7 +239,7 @@ def business_new():
     form = BusinessForm()
     status = 200
     if g.citizen.assurance_level < 2:
-        return render_template("identity/business_new.html", form=None, citizen=g.citizen), 403
+        return render_template("enrolment/business_new.html", form=None, citizen=g.citizen), 403
     if form.validate_on_submit():
         try:
             business = create_business(g.citizen, tax_code=form.tax_code.data,
@@ -268,10 +250,10 @@ def business_new():
             form.tax_code.errors.append(exc.message)
             status = exc.status
         else:
-            return redirect(url_for("identity.business", tax_code=business.tax_code), code=303)
+            return redirect(url_for("enrolment.business", tax_code=business.tax_code), code=303)
     elif request.method == "POST":
         status = 400
-    return render_template("identity/business_new.html", form=form, citizen=g.citizen), status
+    return render_template("enrolment/business_new.html", form=form, citizen=g.citizen), status
 
 
 def _managed_business(tax_code):
@@ -287,7 +269,7 @@ def _managed_business(tax_code):
 def _business_page(business, mine, form=None, message=None, status=200):
     manages = get_managed_representation(g.citizen, business) is not None
     return render_template(
-        "identity/business.html", business=business, mine=mine, manages=manages,
+        "enrolment/business.html", business=business, mine=mine, manages=manages,
         representations=list_representations(business) if manages else [],
         form=form or AuthoriseForm(), revoke_form=RevokeForm(), message=message,
         today=local_today(),
@@ -315,7 +297,7 @@ def business_authorise(tax_code):
         db.session.rollback()
         form.personal_id.errors.append(exc.message)
         return _business_page(business, mine, form, None, exc.status)
-    return redirect(url_for("identity.business", tax_code=business.tax_code), code=303)
+    return redirect(url_for("enrolment.business", tax_code=business.tax_code), code=303)
 
 
 @bp.post("/business/<tax_code>/revoke")
@@ -331,38 +313,4 @@ def business_revoke(tax_code):
     except BusinessError as exc:
         db.session.rollback()
         return _business_page(business, mine, None, exc.message, exc.status)
-    return redirect(url_for("identity.business", tax_code=business.tax_code), code=303)
-
-
-# -- acting for a business at sign-in (issue 4 §6) ------------------------------------------------
-
-
-@bp.route("/login/acting-for", methods=["GET", "POST"])
-def acting_for():
-    """After sign-in, before consent: act for oneself or for one of one's businesses."""
-    pending = _pending()
-    if pending is None:
-        return render_error_page(400, "interaction_expired", None)
-    user_session = current_user_session()
-    if user_session is None:
-        return redirect(url_for("accounts.login", interaction=pending.uid), code=303)
-    citizen = user_session.citizen
-    form = ActingForForm()
-    status = 200
-    if form.validate_on_submit():
-        choice = form.acting_for.data or ""
-        if choice != "self":
-            representation = get_valid_representation(choice, citizen)
-            if representation is None:
-                return render_error_page(403, "access_denied", "You cannot act for this business.")
-            choice = str(representation.id)
-        pending.acting_for = choice
-        storage.save_pending_authorization(pending)
-        return redirect(url_for("oidc.resume", uid=pending.uid), code=303)
-    elif request.method == "POST":
-        status = 400
-    client = storage.get_client(pending.client_id)
-    allow_client_logo(client)
-    return render_template("identity/acting_for.html", form=form, pending=pending, client=client,
-                           citizen=citizen,
-                           representations=get_valid_representations(citizen)), status
+    return redirect(url_for("enrolment.business", tax_code=business.tax_code), code=303)

@@ -10,8 +10,7 @@ from sqlalchemy import func, select
 
 from gateway.extensions import db
 from gateway.identity.models import Citizen
-
-from .conftest import form_post
+from tests.people import form_post
 
 # The frozen clock (tests/conftest.py) is 2027-01-15 in Vietnam.
 GOOD = dict(personal_id="086095001122", family_name="Phạm", middle_name="Minh",

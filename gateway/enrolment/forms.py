@@ -20,9 +20,9 @@ from wtforms.validators import (
 )
 
 from ..accounts.passwords import MIN_LENGTH
-from .personal_id import PROVINCE_CODES
-from .services import get_age, get_citizen_by_personal_id, local_today
-from .units import list_units
+from ..identity.personal_id import PROVINCE_CODES
+from ..identity.services import get_age, get_citizen_by_personal_id, local_today
+from ..identity.units import list_units
 
 #: WTForms' own "Not a valid date value." is not in our catalogue: said in Vietnamese too.
 NOT_A_DATE = _l("Enter a real date (day, month, year).")
@@ -201,7 +201,3 @@ class AuthoriseForm(FlaskForm):
 
 class RevokeForm(FlaskForm):
     representation_id = HiddenField(validators=[DataRequired()])
-
-
-class ActingForForm(FlaskForm):
-    acting_for = HiddenField()
