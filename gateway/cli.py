@@ -16,6 +16,7 @@ from .identity.cli import grant_role_command, revoke_role_command
 from .oidc.cli import (
     create_client_command,
     deliver_logouts_command,
+    end_expired_sessions_command,
     list_keys_command,
     list_logout_deliveries_command,
     rotate_keys_command,
@@ -201,10 +202,20 @@ def prune_records_command(dry_run, as_json):
 
     Never touches citizens, businesses, representations, verifications, roles, consents,
     clients or initial access tokens; signing keys only once they have left the JWKS
-    (docs/operations.md, "Routine")."""
+    (docs/operations.md, "Routine").
+
+    Expired SSO sessions that were never ended are ended first, as a sign-out ends them (their
+    clients' back-channel logouts queued), so none is deleted before its clients were told."""
+    from .oidc import logout, storage
+
     days = current_app.config.get("RECORD_RETENTION_DAYS")
     if isinstance(days, bool) or not isinstance(days, int) or days < 1:
         raise click.ClickException("RECORD_RETENTION_DAYS must be whole days, 1 or more.")
+    if dry_run:
+        ended = storage.count_expired_user_sessions()
+    else:
+        swept = logout.end_expired_sessions()  # commits each ending: not undone by a failure below
+        ended = swept["expired"] + swept["idle"]
     counts = {}
     try:
         for kind, step in _prune_steps():
@@ -218,8 +229,9 @@ def prune_records_command(dry_run, as_json):
     else:
         db.session.commit()
     if as_json:
-        click.echo(json.dumps({"dry_run": dry_run, "deleted": counts}))
+        click.echo(json.dumps({"dry_run": dry_run, "ended_sessions": ended, "deleted": counts}))
         return
+    click.echo(("Would end" if dry_run else "Ended") + f" expired sessions: {ended}")
     click.echo("Would delete (dry run):" if dry_run else "Deleted:")
     for kind, count in counts.items():
         click.echo(f"  {kind}: {count}")
@@ -278,6 +290,7 @@ def init_app(app) -> None:
     for command in (init_db_command, seed_demo_command, create_citizen_command,
                     create_client_command, issue_registration_token_command,
                     rotate_keys_command, list_keys_command, deliver_logouts_command,
+                    end_expired_sessions_command,
                     list_logout_deliveries_command, grant_role_command, revoke_role_command,
                     prune_records_command):
         app.cli.add_command(command)

@@ -203,6 +203,11 @@ LOGOUT_DELIVERY_INLINE_TIMEOUT = 2
 LOGOUT_DELIVERY_LEASE = 60
 #: Seconds between polls of ``deliver-logouts --loop``.
 LOGOUT_WORKER_INTERVAL = 5
+#: Expired SSO sessions (absolute lifetime or idle timeout passed) are ended, and their clients
+#: sent back-channel logouts, by a sweep that ``deliver-logouts``, ``end-expired-sessions`` and
+#: ``prune-records`` run: sessions ended per batch (each ``deliver-logouts --loop`` poll sweeps
+#: one batch; the others sweep until none is left). Rarely changed.
+SSO_SESSION_SWEEP_BATCH = 100
 
 #: Log lines: ``json`` (one JSON object per line: timestamp, level, logger, message, request_id,
 #: and for the access log method, endpoint, status, duration_ms, remote_addr) or ``text``.

@@ -1,5 +1,5 @@
-"""``create-client``, ``rotate-keys`` and ``list-keys``; the logout delivery worker and its
-queue."""
+"""``create-client``, ``rotate-keys`` and ``list-keys``; single logout's ``deliver-logouts``
+worker, ``end-expired-sessions`` and the queue (``list-logout-deliveries``)."""
 
 from __future__ import annotations
 
@@ -154,13 +154,14 @@ def list_keys_command(as_json):
 @click.option("--interval", type=click.FloatRange(0.1, 3600), default=None,
               help="Seconds between polls with --loop (default: LOGOUT_WORKER_INTERVAL).")
 def deliver_logouts_command(loop, interval):
-    """Deliver due back-channel logout tokens once (or, with --loop, until stopped)."""
+    """End expired SSO sessions, then deliver due back-channel logout tokens, once (or, with
+    --loop, until stopped)."""
     import signal
     import time
 
     from flask import current_app
 
-    from .logout import deliver_due_logouts
+    from .logout import deliver_due_logouts, end_expired_sessions
 
     interval = interval or current_app.config["LOGOUT_WORKER_INTERVAL"]
     stopping = []
@@ -171,19 +172,45 @@ def deliver_logouts_command(loop, interval):
         signal.signal(signal.SIGTERM, stop)
         signal.signal(signal.SIGINT, stop)
     while True:
+        # One batch per poll in the loop, so deliveries never wait behind a long sweep.
+        swept = end_expired_sessions(max_batches=1 if loop else None)
         counts = deliver_due_logouts()
         db.session.remove()  # a fresh view of the database at each poll
+        ended = swept["expired"] + swept["idle"]
+        if not loop or ended:
+            click.echo(f"ended {ended} expired sessions")
         if not loop or any(counts.values()):
             click.echo("delivered {delivered}, to retry {retry}, failed {failed}, "
                        "skipped {skipped}".format(**counts))
         if not loop or stopping:
             return
+        if swept["more"]:
+            continue  # more expired sessions waiting: no pause
         slept = 0.0
         while slept < interval and not stopping:
             time.sleep(min(0.2, interval - slept))
             slept += 0.2
         if stopping:
             return
+
+
+@click.command("end-expired-sessions")
+@with_appcontext
+@click.option("--json", "as_json", is_flag=True, help="Print the counts as JSON.")
+def end_expired_sessions_command(as_json):
+    """End every SSO session past its absolute lifetime or idle timeout as a sign-out does:
+    tokens revoked, back-channel logouts queued (delivered by deliver-logouts). For cron."""
+    from .logout import end_expired_sessions
+
+    swept = end_expired_sessions()
+    db.session.remove()
+    ended = swept["expired"] + swept["idle"]
+    if as_json:
+        click.echo(json.dumps({"ended": ended, "expired": swept["expired"],
+                               "idle": swept["idle"]}))
+        return
+    click.echo(f"ended {ended} expired sessions ({swept['expired']} past their lifetime, "
+               f"{swept['idle']} idle)")
 
 
 @click.command("list-logout-deliveries")
@@ -204,7 +231,8 @@ def list_logout_deliveries_command(status, limit, as_json):
              "attempts": d.attempts, "created_at": d.created_at,
              "next_attempt_at": d.next_attempt_at, "last_attempt_at": d.last_attempt_at,
              "last_status_code": d.last_status_code, "last_error": d.last_error,
-             "delivered_at": d.delivered_at, "history": d.history}
+             "delivered_at": d.delivered_at, "reason": (d.claims or {}).get("reason"),
+             "history": d.history}
             for d in rows
         ]))
         return

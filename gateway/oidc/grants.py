@@ -123,7 +123,7 @@ class AuthorizationCodeGrant(TokenIssuingMixin, grants.AuthorizationCodeGrant):
             return None
         if storage.check_session_ended(record.sid):
             # Signed out since the code was issued: no fresh tokens for an ended session
-            # (their siblings were revoked at logout, ``storage.end_user_session``).
+            # (their siblings were revoked at logout, ``storage.mark_user_session_ended``).
             return None
         return record
 

@@ -8,8 +8,10 @@
 
 Participants are recorded when a client receives tokens (``record_participant``). Views call
 ``end_sso_session`` and nothing else: it ends the session, queues the logout tokens, tries the
-due ones once inline within a short time budget, and returns the front-channel URLs. The
-``deliver-logouts`` worker retries the rest.
+due ones once inline within a short time budget, and returns the front-channel URLs. Sessions
+that run out (absolute lifetime, idle timeout) are ended the same way by the sweep,
+``end_expired_sessions``, which the ``deliver-logouts`` worker runs before each poll (and
+``end-expired-sessions`` and ``prune-records``); the worker delivers and retries the rest.
 """
 
 from __future__ import annotations
@@ -38,6 +40,13 @@ def record_participant(sid: str | None, client_id: str, citizen_id: int | None) 
     storage.record_session_participant(sid, client_id, citizen_id)
 
 
+#: Why a session ended, kept with each delivery (``LogoutDelivery.claims["reason"]``, not a claim
+#: of the logout token): a person or client ended it, or it ran out (absolute lifetime, idle).
+REASON_LOGOUT = "logout"
+REASON_EXPIRED = "expired"
+REASON_IDLE = "idle"
+
+
 def end_sso_session(user_session, *, deliver_inline: bool = True) -> list[str]:
     """End ``user_session`` (revoking its tokens) and log its clients out.
 
@@ -45,39 +54,86 @@ def end_sso_session(user_session, *, deliver_inline: bool = True) -> list[str]:
     ``backchannel_logout_uri``, then, when ``deliver_inline``, tries those deliveries once
     within ``LOGOUT_DELIVERY_INLINE_BUDGET`` seconds (the worker retries what is left).
     Returns the front-channel logout URLs for the logged-out page to load. Safe to call for a
-    session that has already ended (nothing is sent twice).
+    session that has already ended, or that another request is ending (nothing is sent twice).
     """
-    if user_session.ended_at is not None:
-        return []
-    frontchannel: list[str] = []
-    queued_sids = False
-    account = get_ports().accounts.find_account(user_session.citizen_id)
-    for participant in storage.get_session_participants(user_session.sid):
-        client = storage.get_client(participant.client_id)
-        if client is None:
-            continue
-        metadata = client.client_metadata
-        if metadata.get("backchannel_logout_uri"):
-            storage.add_logout_delivery(
-                client_id=client.client_id, uri=metadata["backchannel_logout_uri"],
-                sid=user_session.sid,
-                claims={"aud": client.client_id,
-                        "sub": get_subject(account, client),
-                        "sid": user_session.sid},
-            )
-            queued_sids = True
-        if metadata.get("frontchannel_logout_uri"):
-            frontchannel.append(create_frontchannel_logout_url(client, user_session.sid))
-    storage.end_user_session(user_session)  # commits the queued deliveries with the ending
-    if queued_sids and deliver_inline:
+    ended, frontchannel = _end_session(user_session, reason=REASON_LOGOUT)
+    if ended and deliver_inline:
         budget = current_app.config["LOGOUT_DELIVERY_INLINE_BUDGET"]
         if budget > 0:
             ids = [d.id for d in storage.get_logout_deliveries_for_session(user_session.sid)]
-            deliver_due_logouts(
-                ids=ids, timeout=current_app.config["LOGOUT_DELIVERY_INLINE_TIMEOUT"],
-                budget=budget,
-            )
+            if ids:
+                deliver_due_logouts(
+                    ids=ids, timeout=current_app.config["LOGOUT_DELIVERY_INLINE_TIMEOUT"],
+                    budget=budget,
+                )
     return frontchannel
+
+
+def end_expired_sessions(*, batch_size: int | None = None,
+                         max_batches: int | None = None) -> dict:
+    """The sweep: end every session not ended whose absolute lifetime (``SSO_SESSION_LIFETIME``)
+    or idle timeout (``SSO_SESSION_IDLE_TIMEOUT``) has passed, exactly as a sign-out does
+    (``_end_session``: tokens revoked, back-channel logouts queued for the worker), in batches of
+    ``batch_size`` (default ``SSO_SESSION_SWEEP_BATCH``), at most ``max_batches`` of them.
+    Nobody's browser is there, so no front-channel logout. Any number of sweepers may run at
+    once: each session is ended, and its clients queued, by one of them only.
+
+    Returns ``{"expired": n, "idle": n, "more": bool}``: sessions this call ended by reason, and
+    whether it stopped at ``max_batches`` with a full last batch (more may be left)."""
+    batch_size = batch_size or current_app.config["SSO_SESSION_SWEEP_BATCH"]
+    counts = {REASON_EXPIRED: 0, REASON_IDLE: 0, "more": False}
+    batches = 0
+    while max_batches is None or batches < max_batches:
+        found = storage.get_expired_user_sessions(batch_size)
+        batches += 1
+        for user_session in found:
+            reason = REASON_EXPIRED if now() >= user_session.expires_at else REASON_IDLE
+            ended, _ = _end_session(user_session, reason=reason, only_if_expired=True)
+            if ended:
+                counts[reason] += 1
+        if len(found) < batch_size:
+            break
+    else:
+        counts["more"] = True
+    return counts  # the commands print it
+
+
+def _end_session(user_session, *, reason: str,
+                 only_if_expired: bool = False) -> tuple[bool, list[str]]:
+    """The one ending of a session: mark it ended (compare-and-set), revoke its tokens and queue
+    a back-channel logout per participant with a ``backchannel_logout_uri``, all in one commit;
+    nothing at all when another request or worker ended it first. Returns ``(ended,
+    front-channel URLs)``."""
+    if user_session.ended_at is not None:
+        return False, []
+    try:
+        # First, so that on PostgreSQL the row is locked and a concurrent ending waits, then
+        # finds it ended and queues nothing.
+        if not storage.mark_user_session_ended(user_session, only_if_expired=only_if_expired):
+            storage.rollback()
+            return False, []
+        frontchannel: list[str] = []
+        account = get_ports().accounts.find_account(user_session.citizen_id)
+        for participant in storage.get_session_participants(user_session.sid):
+            client = storage.get_client(participant.client_id)
+            if client is None:
+                continue
+            metadata = client.client_metadata
+            if metadata.get("backchannel_logout_uri"):
+                storage.add_logout_delivery(
+                    client_id=client.client_id, uri=metadata["backchannel_logout_uri"],
+                    sid=user_session.sid,
+                    claims={"aud": client.client_id,
+                            "sub": get_subject(account, client),
+                            "sid": user_session.sid, "reason": reason},
+                )
+            if metadata.get("frontchannel_logout_uri"):
+                frontchannel.append(create_frontchannel_logout_url(client, user_session.sid))
+        storage.commit()  # the ending, the revoked tokens and the queued deliveries together
+    except BaseException:
+        storage.rollback()
+        raise
+    return True, frontchannel
 
 
 def create_frontchannel_logout_url(client, sid: str) -> str:

@@ -430,9 +430,10 @@ class LogoutDelivery(db.Model):
     """One back-channel logout to deliver to one client (Back-Channel Logout §2.5), retried with
     exponential backoff until delivered or ``failed``.
 
-    ``claims`` holds the logout token's subject claims (``aud``, ``sub``, ``sid``); the token is
-    signed afresh at each attempt (new ``iat``, ``exp``, ``jti``), so it stays short-lived
-    however long the retries take. It names a person's session and nothing secret.
+    ``claims`` holds the logout token's subject claims (``aud``, ``sub``, ``sid``) and why the
+    session ended (``reason``: ``logout``, ``expired`` or ``idle``; not put in the token); the
+    token is signed afresh at each attempt (new ``iat``, ``exp``, ``jti``), so it stays
+    short-lived however long the retries take. It names a person's session and nothing secret.
     """
 
     __tablename__ = "logout_deliveries"

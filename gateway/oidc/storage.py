@@ -11,6 +11,7 @@ import secrets
 from flask import current_app
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.attributes import set_committed_value
 
 from ..clock import now
 from ..extensions import db
@@ -241,10 +242,49 @@ def raise_user_session(session: UserSession, *, acr: str, amr: list[str]) -> Non
     db.session.commit()
 
 
-def end_user_session(session: UserSession) -> None:
-    session.ended_at = now()
+def _session_expired(current: int):
+    """Past the absolute lifetime (``expires_at``) or idle for ``SSO_SESSION_IDLE_TIMEOUT``: the
+    rule ``get_user_session`` applies, as a query condition."""
+    idle = current_app.config["SSO_SESSION_IDLE_TIMEOUT"]
+    return (UserSession.expires_at <= current) | (UserSession.last_seen_at <= current - idle)
+
+
+def mark_user_session_ended(session: UserSession, *, only_if_expired: bool = False) -> bool:
+    """Set ``ended_at`` and revoke the session's tokens (``token_store.revoke_session_tokens``),
+    unless it has ended already: a compare-and-set (``UPDATE … WHERE ended_at IS NULL``), so of two
+    requests or workers ending one session only one wins (on PostgreSQL the row stays locked
+    until the winner commits). ``only_if_expired``: and only if it is (still) expired. Not
+    committed: the caller commits it with the logout deliveries it queues. Returns whether this
+    call ended it."""
+    current = now()
+    query = update(UserSession).where(UserSession.id == session.id,
+                                      UserSession.ended_at.is_(None))
+    if only_if_expired:
+        query = query.where(_session_expired(current))
+    result = db.session.execute(query.values(ended_at=current)
+                                .execution_options(synchronize_session=False))
+    if result.rowcount != 1:
+        return False
+    set_committed_value(session, "ended_at", current)
     token_store.revoke_session_tokens(session.sid)
-    db.session.commit()
+    return True
+
+
+def get_expired_user_sessions(limit: int) -> list[UserSession]:
+    """Up to ``limit`` sessions not ended whose absolute or idle lifetime has passed, oldest
+    first: what ``logout.end_expired_sessions`` ends."""
+    return list(db.session.scalars(
+        select(UserSession)
+        .where(UserSession.ended_at.is_(None), _session_expired(now()))
+        .order_by(UserSession.id).limit(limit)
+    ))
+
+
+def count_expired_user_sessions() -> int:
+    return db.session.scalar(
+        select(func.count(UserSession.id))
+        .where(UserSession.ended_at.is_(None), _session_expired(now()))
+    )
 
 
 # -- pending authorization requests --------------------------------------------------------------
@@ -373,6 +413,15 @@ def add_logout_delivery(*, client_id: str, uri: str, sid: str | None, claims: di
                                   next_attempt_at=current, history=[]))
 
 
+def commit() -> None:
+    """Commit what the caller changed without committing (a session's ending with its queue)."""
+    db.session.commit()
+
+
+def rollback() -> None:
+    db.session.rollback()
+
+
 def get_due_logout_deliveries(limit: int = 100, ids: list[int] | None = None):
     """Pending deliveries whose next attempt is due, oldest first."""
     query = (select(LogoutDelivery)
@@ -479,7 +528,9 @@ def delete_old_authorization_codes() -> int:
 
 
 def _old_sessions():
-    """SSO sessions that ended, expired or went idle more than ``RECORD_RETENTION_DAYS`` ago."""
+    """SSO sessions that ended, expired or went idle more than ``RECORD_RETENTION_DAYS`` ago.
+    ``prune-records`` ends the expired ones that were never ended first
+    (``logout.end_expired_sessions``), so their clients are told before the records go."""
     cutoff = _retention_cutoff()
     idle = current_app.config["SSO_SESSION_IDLE_TIMEOUT"]
     return ((UserSession.ended_at <= cutoff) | (UserSession.expires_at <= cutoff)
