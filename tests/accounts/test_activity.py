@@ -142,7 +142,7 @@ def _page(http, path):
     return response.get_data(as_text=True)
 
 
-def test_history_page_newest_first_20_per_page(app, rp, browser, clock):
+def test_history_page_newest_first_20_per_page(sql_hot_store, app, rp, browser, clock):
     rp.code_flow()  # success, for the relying party
     for _ in range(21):
         clock.advance(1)

@@ -413,7 +413,7 @@ def test_oidcc_registration_sector_bad_refused_and_nothing_stored(
 # -- 18. oidcc-refresh-token-rp-key-rotation ------------------------------------------------------
 
 def test_oidcc_refresh_token_rp_key_rotation_refetches_jwks_on_unknown_kid(
-        register_rp, client_site, clock):
+        sql_hot_store, register_rp, client_site, clock):
     """oidcc-refresh-token-rp-key-rotation: the RP publishes a new key with a new ``kid`` in its
     ``jwks_uri``, waits, then authenticates with it; the gateway re-fetches ``jwks_uri`` on the
     unknown ``kid`` and accepts it (here at the code exchange; the same client authentication

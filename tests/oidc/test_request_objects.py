@@ -135,8 +135,8 @@ def test_unregistered_request_uri_is_refused(app, rp, signer, served):
     assert 400 <= response.status_code < 500 and "Location" not in response.headers
 
 
-def test_client_jwks_uri_is_fetched_again_for_an_unknown_kid(app, client, factory, served,
-                                                             clock):
+def test_client_jwks_uri_is_fetched_again_for_an_unknown_kid(sql_hot_store, app, client,
+                                                             factory, served, clock):
     """A client that rotates its key is recognised at once (fetch again on an unknown kid)."""
     base, documents = served
     old = RSAKey.generate_key(2048, parameters={"kid": "old"}, private=True)

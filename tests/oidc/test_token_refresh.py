@@ -377,7 +377,8 @@ def test_refresh_token_withdrawn_on_my_account_page(offline_rp, client):
     _error(refresh(offline_rp, tokens["refresh_token"]), 400, "invalid_grant")
 
 
-def test_oidcc_refresh_token_rp_key_rotation_at_refresh(register_rp, client_site, clock):
+def test_oidcc_refresh_token_rp_key_rotation_at_refresh(sql_hot_store, register_rp, client_site,
+                                                        clock):
     """oidcc-refresh-token-rp-key-rotation: the RP publishes a new key with a new ``kid`` at its
     ``jwks_uri``, waits, then authenticates the *refresh* request with it; the gateway fetches
     ``jwks_uri`` again on the unknown ``kid`` and refreshes."""
