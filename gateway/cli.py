@@ -175,7 +175,7 @@ def _prune_steps():
     """``(kind, function)`` in the order they must run: tokens before the codes they came from,
     session participants before their sessions."""
     from .accounts import activity, qr_store
-    from .oidc import keys, storage, token_store
+    from .oidc import keys, logout_outbox, storage, token_store
     from .stores.hot import get_hot_store
 
     return [
@@ -186,7 +186,7 @@ def _prune_steps():
         ("authorization_codes", storage.delete_old_authorization_codes),
         ("session_participants", storage.delete_old_session_participants),
         ("user_sessions", storage.delete_old_user_sessions),
-        ("logout_deliveries", storage.delete_old_logout_deliveries),
+        ("logout_deliveries", logout_outbox.delete_old_logout_deliveries),
         ("sign_in_events", activity.delete_old_sign_in_events),
         ("disclosure_records", activity.delete_old_disclosure_records),
         ("signing_keys", keys.delete_expired_signing_keys),

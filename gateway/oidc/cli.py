@@ -222,7 +222,7 @@ def list_logout_deliveries_command(status, limit, as_json):
     """Back-channel logout deliveries, newest first, and the count of each status."""
     from datetime import UTC, datetime
 
-    from .storage import count_logout_deliveries, list_logout_deliveries
+    from .logout_outbox import count_logout_deliveries, list_logout_deliveries
 
     rows = list_logout_deliveries(status, limit)
     if as_json:

@@ -25,7 +25,7 @@ from joserfc import jwt
 
 from ..clock import now
 from ..observability import metrics
-from . import keys, outbound, storage
+from . import keys, logout_outbox, outbound, storage
 from .claims import get_subject
 from .ports import get_ports
 
@@ -60,7 +60,7 @@ def end_sso_session(user_session, *, deliver_inline: bool = True) -> list[str]:
     if ended and deliver_inline:
         budget = current_app.config["LOGOUT_DELIVERY_INLINE_BUDGET"]
         if budget > 0:
-            ids = [d.id for d in storage.get_logout_deliveries_for_session(user_session.sid)]
+            ids = [d.id for d in logout_outbox.get_logout_deliveries_for_session(user_session.sid)]
             if ids:
                 deliver_due_logouts(
                     ids=ids, timeout=current_app.config["LOGOUT_DELIVERY_INLINE_TIMEOUT"],
@@ -120,7 +120,7 @@ def _end_session(user_session, *, reason: str,
                 continue
             metadata = client.client_metadata
             if metadata.get("backchannel_logout_uri"):
-                storage.add_logout_delivery(
+                logout_outbox.add_logout_delivery(
                     client_id=client.client_id, uri=metadata["backchannel_logout_uri"],
                     sid=user_session.sid,
                     claims={"aud": client.client_id,
@@ -201,7 +201,7 @@ def deliver(delivery, *, timeout: float | None = None) -> bool:
         "back-channel logout %s to client %s: attempt %d, %s", delivery.id, delivery.client_id,
         attempts, "delivered" if delivered else error,
     )
-    storage.record_logout_attempt(delivery, status_code=status_code, error=error,
+    logout_outbox.record_logout_attempt(delivery, status_code=status_code, error=error,
                                   delivered=delivered, next_attempt_at=next_attempt_at)
     metrics.count_logout_delivery("delivered" if delivered else
                                   "retry" if next_attempt_at is not None else "failed")
@@ -215,7 +215,7 @@ def deliver_due_logouts(*, ids: list[int] | None = None, limit: int = 100,
     started = time.monotonic()
     counts = {"delivered": 0, "retry": 0, "failed": 0, "skipped": 0}
     lease = current_app.config["LOGOUT_DELIVERY_LEASE"]
-    for delivery in storage.get_due_logout_deliveries(limit, ids):
+    for delivery in logout_outbox.get_due_logout_deliveries(limit, ids):
         attempt_timeout = timeout
         if budget is not None:
             remaining = budget - (time.monotonic() - started)
@@ -223,7 +223,7 @@ def deliver_due_logouts(*, ids: list[int] | None = None, limit: int = 100,
                 counts["skipped"] += 1  # left for the worker
                 continue
             attempt_timeout = min(timeout or remaining, remaining)
-        if not storage.claim_logout_delivery(delivery, lease):
+        if not logout_outbox.claim_logout_delivery(delivery, lease):
             counts["skipped"] += 1  # another worker has it
             continue
         deliver(delivery, timeout=attempt_timeout)

@@ -284,7 +284,7 @@ def test_deliver_logouts_skips_delivery_another_worker_claimed_during_its_pass(
     claims the second one; this pass must leave it to that worker, not post it again. (The
     claim once compared against the row as reloaded after the first commit: it always won.)"""
     from gateway.extensions import db
-    from gateway.oidc import storage
+    from gateway.oidc import logout_outbox
     from gateway.oidc.models import LogoutDelivery
 
     app.config["LOGOUT_DELIVERY_INLINE_BUDGET"] = 0
@@ -306,7 +306,7 @@ def test_deliver_logouts_skips_delivery_another_worker_claimed_during_its_pass(
             return
         with app.app_context():
             delivery = db.session.get(LogoutDelivery, later)
-            claimed.append(storage.claim_logout_delivery(
+            claimed.append(logout_outbox.claim_logout_delivery(
                 delivery, app.config["LOGOUT_DELIVERY_LEASE"]))
             db.session.remove()
 
