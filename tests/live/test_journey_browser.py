@@ -73,6 +73,8 @@ class Authenticator:
 
 def _assert_fits_phone(page: Page) -> None:
     """Nothing wider than the screen (a phone's, in the journey): no sideways scrolling."""
+    # After a click the next page may still be loading: measure the page, not the gap between.
+    page.wait_for_load_state("load")
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= page.viewport_size["width"], (page.url, width)
 
