@@ -17,6 +17,8 @@ import os
 import secrets
 from urllib.parse import urlsplit
 
+from flask.cli import NoAppException
+
 #: ``development`` or ``production``. Operators: set ``GATEWAY_ENV=production`` in production.
 ENV = "production"
 
@@ -260,8 +262,15 @@ def finish_config(config: dict, instance_path: str) -> None:
         config["LOG_FORMAT"] = "text" if config.get("ENV") == "development" else "json"
 
 
-class ConfigurationError(RuntimeError):
-    """The configuration is unsafe or incomplete for this environment."""
+class ConfigurationError(NoAppException):
+    """The configuration is unsafe or incomplete for this environment.
+
+    A ``NoAppException`` (click's usage error) so that ``flask --app gateway ...`` in a shell
+    without settings prints one line saying what is missing, not a traceback."""
+
+    def format_message(self) -> str:
+        return (f"{self.message} (production settings are refused when incomplete; for a local "
+                "instance set GATEWAY_ENV=development, see docs/configuration.md)")
 
 
 def parse_key_encryption_keys(value) -> list[str]:

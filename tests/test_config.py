@@ -63,3 +63,19 @@ def test_method_not_allowed_keeps_the_allow_header(client):
     assert token.get_json()["error"] == "invalid_request"
     page = client.put("/authorize")
     assert page.status_code == 405 and "GET" in page.headers["Allow"]
+
+
+def test_cli_help_without_settings_says_what_is_missing_not_a_traceback(tmp_path):
+    """A newcomer's plain shell (no GATEWAY_* set): one clear line, and the help still shows."""
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GATEWAY_")}
+    env["GATEWAY_INSTANCE_PATH"] = str(tmp_path)
+    result = subprocess.run([sys.executable, "-m", "flask", "--app", "gateway", "--help"],
+                            capture_output=True, text=True, env=env, timeout=60)
+    assert "Traceback" not in result.stderr
+    assert "GATEWAY_ISSUER is not set" in result.stderr
+    assert "GATEWAY_ENV=development" in result.stderr
+    assert "Usage:" in result.stdout and result.returncode == 0
