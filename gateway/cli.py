@@ -174,13 +174,11 @@ def _seed_demo_business_and_roles() -> None:
 def _prune_steps():
     """``(kind, function)`` in the order they must run: tokens before the codes they came from,
     session participants before their sessions."""
-    from .accounts import activity, qr_store
+    from .accounts import activity
     from .oidc import keys, logout_outbox, storage, token_store
     from .stores.hot import get_hot_store
 
     return [
-        ("pending_authorizations", storage.delete_expired_pending_authorizations),
-        ("qr_logins", qr_store.delete_expired_qr_logins),
         ("hot_entries", get_hot_store().purge_expired),
         ("tokens", token_store.delete_dead_tokens),
         ("authorization_codes", storage.delete_old_authorization_codes),

@@ -3,7 +3,6 @@
 from .accounts.models import (  # noqa: F401
     Consent,
     DisclosureRecord,
-    QrLogin,
     RecoveryCode,
     SignInEvent,
     TotpCredential,
@@ -20,7 +19,6 @@ from .oidc.models import (  # noqa: F401
     InitialAccessToken,
     LogoutDelivery,
     OAuth2Client,
-    PendingAuthorization,
     SessionParticipant,
     SigningKey,
     Token,

@@ -15,7 +15,6 @@ from sqlalchemy import func, select, text
 from gateway.accounts.models import (
     Consent,
     DisclosureRecord,
-    QrLogin,
     SignInEvent,
 )
 from gateway.extensions import db
@@ -23,7 +22,6 @@ from gateway.identity.models import Verification
 from gateway.oidc.models import (
     AuthorizationCode,
     LogoutDelivery,
-    PendingAuthorization,
     SessionParticipant,
     Token,
     UserSession,
@@ -46,16 +44,6 @@ def _fast_tests(fast_signing_keys, fast_sqlite, fast_password_hashing):
 
 def _random() -> str:
     return secrets.token_hex(16)
-
-
-def pending(at: int):
-    return PendingAuthorization(uid=_random(), browser_digest=_random(), client_id="c",
-                                params=[], created_at=at - 900, expires_at=at)
-
-
-def qr(expires: int):
-    return QrLogin(code_digest=_random(), pending_uid=_random(), browser_digest=_random(),
-                   client_id="c", created_at=expires - 90, expires_at=expires)
 
 
 def token(issued: int, *, citizen_id, expires_in=HOUR, refresh=False, family=None,
@@ -98,10 +86,6 @@ def disclosure(at: int, *, citizen_id):
 
 #: kind -> (rows the command deletes, rows it keeps), built from (now, citizen id).
 CASES = {
-    "pending_authorizations": lambda now, cid: (
-        [pending(now - 1), pending(now)], [pending(now + 1)]),
-    "qr_logins": lambda now, cid: (
-        [qr(now - 600)], [qr(now - 599), qr(now + 60)]),
     "sign_in_events": lambda now, cid: (
         [sign_in(now - ACTIVITY - 1, citizen_id=cid)], [sign_in(now - ACTIVITY, citizen_id=cid)]),
     "disclosure_records": lambda now, cid: (

@@ -14,7 +14,7 @@ from flask_babel import gettext as _
 
 from ..errors import render_error_page
 from ..identity.businesses import get_valid_representation, get_valid_representations
-from ..oidc import storage
+from ..oidc import interaction_store, storage
 from ..security import allow_client_logo
 from .browser import current_user_session
 from .forms import ActingForForm
@@ -58,7 +58,7 @@ def acting_for():
                 return render_error_page(403, "access_denied", "You cannot act for this business.")
             choice = str(representation.id)
         pending.acting_for = choice
-        storage.save_pending_authorization(pending)
+        interaction_store.save_pending_authorization(pending)
         return redirect(url_for("oidc.resume", uid=pending.uid), code=303)
     elif request.method == "POST":
         status = 400

@@ -9,8 +9,9 @@ from __future__ import annotations
 import secrets
 
 from flask import after_this_request, current_app, g, request, session
+from werkzeug.datastructures import MultiDict
 
-from ..oidc import logout, storage
+from ..oidc import interaction_store, logout, storage
 
 
 def get_browser_id() -> str:
@@ -18,6 +19,16 @@ def get_browser_id() -> str:
     if not browser_id:
         browser_id = session["browser_id"] = secrets.token_urlsafe(24)
     return browser_id
+
+
+def pending_interaction():
+    """The pending authorization request named in the URL (``?interaction=``), if it belongs to
+    this browser and is live; its ``ui_locales`` then choose the page's language."""
+    pending = interaction_store.get_pending_authorization(request.args.get("interaction"),
+                                                          get_browser_id())
+    if pending is not None:
+        g.ui_locales = MultiDict(pending.params).get("ui_locales")
+    return pending
 
 
 #: Flask-session key: the SSO session (``sid``, ``auth_time``) whose second factor was entered

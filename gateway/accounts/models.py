@@ -53,38 +53,6 @@ class RecoveryCode(db.Model):
     used_at: Mapped[int | None] = mapped_column(Integer)
 
 
-class QrLogin(db.Model):
-    """A QR code offered on a desktop sign-in page (cross-device sign-in, docs/conformance.md §3c).
-
-    Bound to one pending authorization request *and* the browser showing it; only the code's
-    digest is stored. ``status`` moves pending → scanned → approved/denied → consumed (or
-    cancelled when the desktop page shows a newer code); every move is a compare-and-set.
-    """
-
-    __tablename__ = "qr_logins"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    code_digest: Mapped[str] = mapped_column(String(64), unique=True)
-    pending_uid: Mapped[str] = mapped_column(String(64), index=True)
-    browser_digest: Mapped[str] = mapped_column(String(64), index=True)
-    client_id: Mapped[str] = mapped_column(String(48))
-    ip_address: Mapped[str | None] = mapped_column(String(45), index=True)
-    user_agent: Mapped[str | None] = mapped_column(String(300))
-    status: Mapped[str] = mapped_column(String(16), default="pending")
-    created_at: Mapped[int] = mapped_column(Integer, index=True)
-    expires_at: Mapped[int] = mapped_column(Integer)
-    #: The phone's SSO session (``sid``) that scanned the code; only it may decide.
-    phone_sid: Mapped[str | None] = mapped_column(String(64))
-    #: Who approved or refused, with the phone session's level and methods at that moment.
-    citizen_id: Mapped[int | None] = mapped_column(
-        ForeignKey("citizens.id", ondelete="CASCADE"), index=True
-    )
-    phone_acr: Mapped[str | None] = mapped_column(String(40))
-    phone_amr: Mapped[list | None] = mapped_column(JSON)
-    decided_at: Mapped[int | None] = mapped_column(Integer)
-    consumed_at: Mapped[int | None] = mapped_column(Integer)
-
-
 class SignInEvent(db.Model):
     """One sign-in to a person's account, successful or not, shown to them under "Sign-in
     history" (``accounts/activity.py``). Failed attempts are recorded only for an existing

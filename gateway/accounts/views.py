@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from authlib.oauth2 import OAuth2Error
-from flask import Blueprint, g, redirect, render_template, request, session, url_for
+from flask import Blueprint, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from werkzeug.datastructures import MultiDict
 
@@ -12,7 +12,7 @@ from ..errors import render_error_page
 from ..extensions import db
 from ..identity.models import Citizen
 from ..observability import metrics
-from ..oidc import storage
+from ..oidc import interaction_store, storage
 from ..oidc.authorization import get_consent_scope
 from ..oidc.claims import SCOPE_CLAIMS, describe_scopes
 from ..security import allow_client_logo, allow_frames
@@ -22,8 +22,8 @@ from .authentication import TooManyAttempts, authenticate, check_second_factor
 from .browser import (
     current_user_session,
     end_current_session,
-    get_browser_id,
     mark_second_factor_here,
+    pending_interaction,
     start_user_session,
 )
 from .consent import grant_consent
@@ -41,12 +41,7 @@ def _too_many_attempts() -> str:
     return _("Too many failed attempts. Wait a few minutes and try again.")
 
 
-def _pending():
-    """The pending authorization request named in the URL, if it belongs to this browser."""
-    pending = storage.get_pending_authorization(request.args.get("interaction"), get_browser_id())
-    if pending is not None:
-        g.ui_locales = MultiDict(pending.params).get("ui_locales")
-    return pending
+_pending = pending_interaction
 
 
 @bp.get("/")
@@ -108,7 +103,7 @@ def _finish_sign_in(user_session, pending):
         return redirect(qr_login.pop_return_path() or self_service.pop_return_path()
                         or url_for("accounts.home"), code=303)
     pending.login_sid = user_session.sid
-    storage.save_pending_authorization(pending)
+    interaction_store.save_pending_authorization(pending)
     return redirect(url_for("oidc.resume", uid=pending.uid), code=303)
 
 
@@ -201,7 +196,7 @@ def consent():
                 pending.denied = True
             else:
                 return render_error_page(400, "invalid_request", None)
-            storage.save_pending_authorization(pending)
+            interaction_store.save_pending_authorization(pending)
             shown_to.pop(pending.uid, None)
             session["consent_shown_to"] = shown_to
             return redirect(url_for("oidc.resume", uid=pending.uid), code=303)

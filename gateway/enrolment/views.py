@@ -18,7 +18,7 @@ from ..accounts import passwords, totp
 from ..accounts.browser import (
     check_second_factor_here,
     current_user_session,
-    get_browser_id,
+    pending_interaction,
     start_user_session,
 )
 from ..errors import render_error_page
@@ -44,7 +44,7 @@ from ..identity.staff import (
     verify_in_person,
 )
 from ..identity.units import get_unit
-from ..oidc import storage
+from ..oidc import interaction_store
 from .forms import (
     AuthoriseForm,
     BusinessForm,
@@ -57,11 +57,7 @@ from .forms import (
 bp = Blueprint("enrolment", __name__)
 
 
-def _pending():
-    pending = storage.get_pending_authorization(request.args.get("interaction"), get_browser_id())
-    if pending is not None:
-        g.ui_locales = MultiDict(pending.params).get("ui_locales")
-    return pending
+_pending = pending_interaction
 
 
 def _signed_in_citizen():
@@ -117,7 +113,7 @@ def signup():
             user_session = start_user_session(citizen, acr="LoA1", amr=["pwd"])
             if pending is not None:
                 pending.login_sid = user_session.sid
-                storage.save_pending_authorization(pending)
+                interaction_store.save_pending_authorization(pending)
                 return redirect(url_for("oidc.resume", uid=pending.uid), code=303)
             return redirect(url_for("enrolment.welcome"), code=303)
     elif request.method == "POST":

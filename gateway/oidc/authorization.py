@@ -26,7 +26,7 @@ from werkzeug.datastructures import MultiDict
 
 from ..clock import now
 from ..errors import render_error_page
-from . import keys, storage
+from . import interaction_store, keys
 from .claims import parse_claims_request, scopes_for_claims
 from .ports import Account, SignIn, get_ports
 
@@ -245,7 +245,7 @@ def issue_code(ctx: AuthorizationContext) -> None:
         request=ctx.request, grant_user=None if denied else ctx.account, grant=ctx.grant
     )
     if ctx.pending is not None:
-        storage.delete_pending_authorization(ctx.pending)
+        interaction_store.delete_pending_authorization(ctx.pending)
     raise _Respond(response)
 
 
@@ -265,7 +265,7 @@ AUTHORIZATION_STEPS = (
 
 def _redirect_to(endpoint: str, ctx: AuthorizationContext):
     if ctx.pending is None:
-        uid = storage.create_pending_authorization(
+        uid = interaction_store.create_pending_authorization(
             browser_id=get_ports().sessions.get_browser_id(), client_id=ctx.client.client_id,
             params=list(ctx.params.items(multi=True)),
         )

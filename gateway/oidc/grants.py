@@ -26,7 +26,7 @@ from authlib.oidc.core.grants import OpenIDCode as _OpenIDCode
 from flask import current_app
 
 from ..clock import now
-from . import keys, resources, storage, token_store
+from . import code_store, keys, resources, storage, token_store
 from .access_tokens import OFFLINE_ACCESS, TokenIssuingMixin
 from .claims import (
     ID_TOKEN_CLAIMS,
@@ -97,7 +97,7 @@ class AuthorizationCodeGrant(TokenIssuingMixin, grants.AuthorizationCodeGrant):
 
     def save_authorization_code(self, code, request):
         data = request.payload.data
-        storage.save_authorization_code(
+        code_store.save_authorization_code(
             code,
             client_id=request.client.client_id,
             citizen_id=request.user.id,
@@ -113,13 +113,14 @@ class AuthorizationCodeGrant(TokenIssuingMixin, grants.AuthorizationCodeGrant):
         )
 
     def query_authorization_code(self, code, client):
-        record = storage.get_authorization_code(code)
-        if record is None or record.client_id != client.client_id:
+        record = code_store.get_authorization_code(code)
+        if record is None:
+            # Redeemed before (a replay): what it issued is revoked (RFC 6749 §4.1.2).
+            grant = code_store.find_grant(code, client.client_id)
+            if grant is not None:
+                token_store.revoke_tokens_from_code(grant)
             return None
-        if record.used_at is not None:
-            token_store.revoke_tokens_from_code(record)
-            return None
-        if now() >= record.expires_at:
+        if record.client_id != client.client_id:
             return None
         if storage.check_session_ended(record.sid):
             # Signed out since the code was issued: no fresh tokens for an ended session
@@ -128,15 +129,16 @@ class AuthorizationCodeGrant(TokenIssuingMixin, grants.AuthorizationCodeGrant):
         return record
 
     def create_token_response(self):
-        # Consume before issuing, atomically: of two concurrent redemptions only one wins.
-        record = self.request.authorization_code
-        if not storage.consume_authorization_code(record):
-            token_store.revoke_tokens_from_code(record)
+        # Redeem before issuing, atomically: of two concurrent redemptions only one wins; the
+        # tokens then name the grant the code became.
+        grant = code_store.redeem_authorization_code(self.request.authorization_code)
+        if grant is None:
             raise InvalidGrantError("Invalid 'code' in request.")
+        self.request.authorization_code = grant
         return super().create_token_response()
 
     def delete_authorization_code(self, authorization_code):
-        """Kept as a tombstone (see ``consume_authorization_code``)."""
+        """Nothing left to delete: redeeming took the code (``code_store``)."""
 
     def authenticate_user(self, authorization_code):
         return get_ports().accounts.find_account(authorization_code.citizen_id,
@@ -158,7 +160,7 @@ class S256CodeChallenge(CodeChallenge):
             raise InvalidRequestError("Public clients must use PKCE: 'code_challenge' missing.")
         if challenge is not None and data.get("code_challenge_method") != "S256":
             raise InvalidRequestError("'code_challenge_method' must be 'S256'.")
-        if challenge is not None and storage.exists_code_challenge(
+        if challenge is not None and code_store.exists_code_challenge(
             grant.request.client.client_id, challenge
         ):
             raise InvalidRequestError("'code_challenge' was already used: make a new one.")
@@ -166,7 +168,7 @@ class S256CodeChallenge(CodeChallenge):
 
 class OpenIDCode(_OpenIDCode):
     def exists_nonce(self, nonce, request):
-        return storage.exists_nonce(request.payload.client_id, nonce)
+        return code_store.exists_nonce(request.payload.client_id, nonce)
 
     def resolve_client_private_key(self, client):
         return keys.get_signing_key(self.get_client_algorithm(client))

@@ -1,4 +1,4 @@
-"""Protocol records: clients, codes, tokens, signing keys, SSO sessions, pending requests.
+"""Protocol records: clients, grants, tokens, signing keys, SSO sessions, logout deliveries.
 
 Codes, tokens and session handles are stored only as SHA-256 digests: a copy of the database
 does not let anyone redeem them. Client secrets likewise (they are high-entropy, so a fast hash
@@ -229,40 +229,14 @@ class UserSession(db.Model):
     citizen = relationship("Citizen", lazy="joined")
 
 
-class PendingAuthorization(db.Model):
-    """An authorization request waiting for the person to sign in or consent.
-
-    Bound to the browser that made it (``browser_digest``), so a link to it is useless elsewhere.
-    """
-
-    __tablename__ = "pending_authorizations"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    uid: Mapped[str] = mapped_column(String(64), unique=True)
-    browser_digest: Mapped[str] = mapped_column(String(64))
-    client_id: Mapped[str] = mapped_column(String(48))
-    #: The request parameters as a list of ``[name, value]`` pairs (repeats preserved).
-    params: Mapped[list] = mapped_column(JSON)
-    #: ``sid`` of the session created by signing in during this interaction.
-    login_sid: Mapped[str | None] = mapped_column(String(64))
-    consent_given: Mapped[bool] = mapped_column(Boolean, default=False)
-    denied: Mapped[bool] = mapped_column(Boolean, default=False)
-    #: Whom the person acts for (issue 4 §6): None (not asked), ``self`` or a representation id.
-    acting_for: Mapped[str | None] = mapped_column(String(32))
-    created_at: Mapped[int] = mapped_column(Integer)
-    expires_at: Mapped[int] = mapped_column(Integer)
-
-
 class AuthorizationCode(db.Model):
-    """An authorization code (RFC 6749 §4.1.2). Kept after use as a tombstone, so a replay can be
-    refused and the tokens issued from it revoked (RFC 6749 §4.1.2, RFC 9700 §4.2.4)."""
+    """The grant a redeemed authorization code became (``code_store``): the sign-in the tokens
+    issued from it rest on, read again by every refresh and by introspection, and what a
+    replayed code's tombstone leads to, to revoke those tokens (RFC 6749 §4.1.2, RFC 9700
+    §4.2.4). Written when the code is redeemed, with the tokens; the live code itself is in the
+    hot store."""
 
     __tablename__ = "authorization_codes"
-    # Replay lookups (``nonce``, RFC 9700 §2.1.1 repeated PKCE challenges) per client.
-    __table_args__ = (
-        Index("ix_authorization_codes_client_nonce", "client_id", "nonce"),
-        Index("ix_authorization_codes_client_challenge", "client_id", "code_challenge"),
-    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     code_digest: Mapped[str] = mapped_column(String(64), unique=True)

@@ -98,7 +98,7 @@ class Prompt:
     ``interactions.policy``): ``check(context)`` says whether it is needed for this request;
     ``endpoint`` is the page that answers it, given the pending request as ``interaction``; with
     ``prompt=none`` the request ends with ``none_error`` instead (OIDC Core §3.1.2.6). The page
-    records its result on the pending request (``storage.save_pending_authorization``) and
+    records its result on the pending request (``interaction_store.save_pending_authorization``) and
     sends the browser to ``oidc.resume``: one resume contract for every prompt."""
 
     name: str

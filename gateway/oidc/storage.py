@@ -1,7 +1,10 @@
-"""The one storage seam for protocol state: clients, codes, tokens, SSO sessions, pending requests.
+"""Protocol state not yet in a store of its own: clients (read side), initial access tokens, SSO
+sessions, session participants, and pruning.
 
-Grants, endpoints and views reach the database for protocol state only through these functions,
-so moving hot state (codes, sessions) to Redis later touches this module alone.
+The other kinds live by lifetime in their own modules: the client registry (``registry``),
+tokens (``token_store``), authorization codes and their grants (``code_store``), pending
+interactions (``interaction_store``), the logout outbox (``logout_outbox``), replay caches and
+throttles in the hot store (``gateway.stores``).
 """
 
 from __future__ import annotations
@@ -21,7 +24,6 @@ from .models import (
     AuthorizationCode,
     InitialAccessToken,
     OAuth2Client,
-    PendingAuthorization,
     SessionParticipant,
     Token,
     UserSession,
@@ -108,57 +110,6 @@ def record_client_assertion_jti(client_id: str, jti: str, expires_at: int) -> bo
     allowed clock skew); False if already seen. In the hot store, durable at once."""
     ttl = max(1, int(expires_at) - now())
     return get_hot_store().add(JTI_NAMESPACE, f"{client_id}:{digest(jti)}", 1, ttl)
-
-
-# -- authorization codes -------------------------------------------------------------------------
-
-
-def save_authorization_code(code: str, *, client_id, citizen_id, redirect_uri, scope, nonce,
-                            session: UserSession, code_challenge, code_challenge_method,
-                            claims: dict | None = None,
-                            representation_id: int | None = None,
-                            resource: str | None = None) -> None:
-    issued = now()
-    db.session.add(
-        AuthorizationCode(
-            code_digest=digest(code),
-            client_id=client_id,
-            citizen_id=citizen_id,
-            redirect_uri=redirect_uri or "",
-            scope=scope or "",
-            nonce=nonce,
-            sid=session.sid,
-            auth_time=session.auth_time,
-            acr=session.acr,
-            amr=list(session.amr or []),
-            code_challenge=code_challenge,
-            code_challenge_method=code_challenge_method,
-            claims=claims,
-            representation_id=representation_id,
-            resource=resource,
-            issued_at=issued,
-            expires_at=issued + current_app.config["AUTHORIZATION_CODE_LIFETIME"],
-        )
-    )
-    db.session.commit()
-
-
-def get_authorization_code(code: str) -> AuthorizationCode | None:
-    if not code or len(code) > 256:
-        return None
-    return db.session.scalar(
-        select(AuthorizationCode).where(AuthorizationCode.code_digest == digest(code))
-    )
-
-
-def consume_authorization_code(record: AuthorizationCode) -> bool:
-    """Mark the code used; False if another request used it first (atomic compare-and-set)."""
-    result = db.session.execute(
-        update(AuthorizationCode)
-        .where(AuthorizationCode.id == record.id, AuthorizationCode.used_at.is_(None))
-        .values(used_at=now())
-    )
-    return result.rowcount == 1
 
 
 # -- SSO sessions --------------------------------------------------------------------------------
@@ -286,75 +237,6 @@ def count_expired_user_sessions() -> int:
     )
 
 
-# -- pending authorization requests --------------------------------------------------------------
-
-
-def create_pending_authorization(*, browser_id: str, client_id: str, params: list) -> str:
-    uid = secrets.token_urlsafe(24)
-    created = now()
-    db.session.add(
-        PendingAuthorization(
-            uid=uid,
-            browser_digest=digest(browser_id),
-            client_id=client_id,
-            params=params,
-            created_at=created,
-            expires_at=created + current_app.config["INTERACTION_LIFETIME"],
-        )
-    )
-    db.session.commit()
-    return uid
-
-
-def get_pending_authorization(uid: str | None, browser_id: str | None):
-    """The pending request ``uid`` if it belongs to this browser and has not expired."""
-    if not uid or not browser_id or len(uid) > 64:
-        return None
-    pending = db.session.scalar(
-        select(PendingAuthorization).where(PendingAuthorization.uid == uid)
-    )
-    if pending is None or not secrets.compare_digest(pending.browser_digest, digest(browser_id)):
-        return None
-    if now() >= pending.expires_at:
-        return None
-    return pending
-
-
-def save_pending_authorization(pending: PendingAuthorization) -> None:
-    db.session.commit()
-
-
-def delete_pending_authorization(pending: PendingAuthorization) -> None:
-    db.session.delete(pending)
-    db.session.commit()
-
-
-def exists_nonce(client_id: str | None, nonce: str) -> bool:
-    """True when a code was already issued to this client with this ``nonce`` (replay)."""
-    return (
-        db.session.scalar(
-            select(AuthorizationCode.id)
-            .where(AuthorizationCode.client_id == client_id, AuthorizationCode.nonce == nonce)
-            .limit(1)
-        )
-        is not None
-    )
-
-
-def exists_code_challenge(client_id: str | None, code_challenge: str) -> bool:
-    """True when a code was already issued to this client for this PKCE challenge: a constant
-    challenge protects nothing (RFC 9700 §2.1.1)."""
-    return (
-        db.session.scalar(
-            select(AuthorizationCode.id)
-            .where(AuthorizationCode.client_id == client_id,
-                   AuthorizationCode.code_challenge == code_challenge)
-            .limit(1)
-        )
-        is not None
-    )
-
-
 # -- self-service ("Tài khoản của tôi") ----------------------------------------------------------
 # What the person's own account pages read and end: their live SSO sessions (withdrawing consent
 # revokes the client's tokens through ``revoke_tokens_for``).
@@ -420,14 +302,6 @@ def rollback() -> None:
 
 def _retention_cutoff() -> int:
     return now() - current_app.config["RECORD_RETENTION_DAYS"] * 86400
-
-
-def delete_expired_pending_authorizations() -> int:
-    """Sign-in and consent requests past ``expires_at`` (``get_pending_authorization`` already
-    refuses them)."""
-    return db.session.execute(
-        delete(PendingAuthorization).where(PendingAuthorization.expires_at <= now())
-    ).rowcount
 
 
 def delete_old_authorization_codes() -> int:

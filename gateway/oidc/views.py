@@ -22,7 +22,7 @@ from ..errors import render_error_page
 from ..extensions import csrf
 from ..i18n import pick_locale
 from ..security import allow_frames
-from . import keys, storage
+from . import interaction_store, keys
 from .authorization import handle_authorization_request
 from .discovery import create_provider_metadata
 from .ports import get_ports
@@ -84,7 +84,8 @@ def authorize():
 
 @bp.get("/authorize/resume/<uid>")
 def resume(uid: str):
-    pending = storage.get_pending_authorization(uid, get_ports().sessions.get_browser_id())
+    pending = interaction_store.get_pending_authorization(
+        uid, get_ports().sessions.get_browser_id())
     if pending is None:
         return render_error_page(400, "interaction_expired", None)
     return handle_authorization_request(authorization, MultiDict(pending.params), pending)

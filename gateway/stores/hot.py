@@ -49,6 +49,11 @@ class HotStore(Protocol):
     def pop(self, ns: str, key: str) -> Any | None:
         """Atomically get and delete (single use): of concurrent callers one gets the value."""
 
+    def replace(self, ns: str, key: str, expected: Any, value: Any) -> bool:
+        """Compare-and-set: set ``value`` only if the live entry's value equals ``expected``
+        (as stored: equal JSON), keeping the entry's expiry. True if this call set it; of
+        concurrent callers expecting the same value one wins (state machines: QR sign-in)."""
+
     def delete(self, ns: str, key: str) -> None:
         """Remove the entry, if any."""
 
@@ -66,12 +71,13 @@ class HotStore(Protocol):
 
 
 def encode(value: Any) -> str:
-    """JSON text for a plain value; ``bytes`` become ``{"__bytes__": base64}``."""
+    """JSON text for a plain value, canonical (sorted keys: equal values, equal text, which
+    ``replace`` compares); ``bytes`` become ``{"__bytes__": base64}``."""
     if isinstance(value, bytes):
         return json.dumps({_BYTES: base64.b64encode(value).decode("ascii")})
     if isinstance(value, dict) and _BYTES in value:
         raise ValueError(f"a hot store dict must not have the key {_BYTES!r}")
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, sort_keys=True)
 
 
 def decode(text: str | bytes | None) -> Any | None:

@@ -1,7 +1,8 @@
 """The hot store on Redis (redis-py): native expiry, every key under ``REDIS_KEY_PREFIX``.
 
 ``add`` is ``SET NX EX``, ``pop`` is ``GETDEL`` (Redis 6.2+), ``incr`` is ``INCR`` with the
-expiry set by the same Lua script when the counter is new. Expiry is Redis's own real time, not
+expiry set by the same Lua script when the counter is new, ``replace`` a Lua compare-and-set
+(``SET .. KEEPTTL``). Expiry is Redis's own real time, not
 the gateway's clock. A connection or timeout error raises ``HotStoreUnavailable`` (503): an
 unreachable Redis never reads as "no entry".
 """
@@ -29,6 +30,15 @@ end
 return value
 """
 
+# SET KEEPTTL only when the value is the one expected: a compare-and-set (Redis 6.0+).
+_REPLACE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('SET', KEYS[1], ARGV[2], 'KEEPTTL')
+  return 1
+end
+return 0
+"""
+
 
 class RedisHotStore:
     """:class:`~gateway.stores.hot.HotStore` on Redis."""
@@ -37,6 +47,7 @@ class RedisHotStore:
         self.client = client
         self.prefix = prefix
         self._incr = client.register_script(_INCR)
+        self._replace = client.register_script(_REPLACE)
 
     @classmethod
     def from_config(cls, config) -> RedisHotStore:
@@ -69,6 +80,10 @@ class RedisHotStore:
 
     def pop(self, ns: str, key: str) -> Any | None:
         return decode(self._call(self.client.getdel, self._key(ns, key)))
+
+    def replace(self, ns: str, key: str, expected: Any, value: Any) -> bool:
+        return bool(self._call(self._replace, keys=[self._key(ns, key)],
+                               args=[encode(expected), encode(value)]))
 
     def delete(self, ns: str, key: str) -> None:
         self._call(self.client.delete, self._key(ns, key))

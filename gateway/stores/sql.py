@@ -3,11 +3,11 @@
 Each operation (but ``purge_expired``) runs in its own transaction on its own connection
 (``db.engine.begin()``) and is committed when it returns, like Redis: a replay check is durable
 at once and the caller's session is neither committed nor rolled back. Atomicity comes from
-single statements: ``INSERT .. ON CONFLICT`` (``add``, ``incr``, ``put``) and
-``DELETE .. RETURNING`` (``pop``), correct under concurrency on PostgreSQL and on SQLite
-(3.35+). Time is the gateway's clock (``gateway.clock.now``): an entry is gone once
-``now() >= expires_at``, though its row stays until ``purge_expired`` (``prune-records``) or
-the next write of its key.
+single statements: ``INSERT .. ON CONFLICT`` (``add``, ``incr``, ``put``),
+``DELETE .. RETURNING`` (``pop``) and ``UPDATE .. WHERE value = expected`` (``replace``),
+correct under concurrency on PostgreSQL and on SQLite (3.35+). Time is the gateway's clock
+(``gateway.clock.now``): an entry is gone once ``now() >= expires_at``, though its row stays
+until ``purge_expired`` (``prune-records``) or the next write of its key.
 
 On SQLite a write waits for the caller's session if that holds uncommitted writes: callers use
 the store before writing (sign-in, client authentication and QR codes do).
@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Index, Integer, String, Text, case, cast, delete, select
+from sqlalchemy import Index, Integer, String, Text, case, cast, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -98,6 +98,13 @@ class SqlHotStore:
         if row is None or row.expires_at <= now():
             return None
         return decode(row.value)
+
+    def replace(self, ns: str, key: str, expected: Any, value: Any) -> bool:
+        statement = (update(_table)
+                     .where(_this(ns, key), _c.value == encode(expected), _c.expires_at > now())
+                     .values(value=encode(value)))
+        with db.engine.begin() as connection:
+            return connection.execute(statement).rowcount == 1
 
     def delete(self, ns: str, key: str) -> None:
         with db.engine.begin() as connection:

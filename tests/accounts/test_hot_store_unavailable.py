@@ -3,6 +3,7 @@ person gets the error page with 503 and ``Retry-After`` — never a sign-in past
 
 from __future__ import annotations
 
+from gateway.stores import hot
 from tests.stores.helpers import redis_down
 
 
@@ -56,8 +57,10 @@ def test_qr_decision_answers_503_page_when_redis_is_unreachable(app, client, fac
     phone = app.test_client()
     sign_in_phone(phone, rp.citizen)
     page = open_on_phone(phone, desktop)
+    working = app.extensions[hot.EXTENSION]  # where the QR record is
     redis_down(app)
     response = phone.post(urlsplit(desktop.qr_url).path, data={
         "csrf_token": _csrf(page.get_data(as_text=True)), "decision": "approve"})
     assert response.status_code == 503 and response.headers["Retry-After"] == "30"
+    app.extensions[hot.EXTENSION] = working  # back up: nothing was decided meanwhile
     assert record_of(app, desktop.code).status == "scanned"

@@ -13,14 +13,13 @@ from urllib.parse import urlsplit
 import pyotp
 import pytest
 from joserfc import jwt
-from sqlalchemy import func, select
 
 from gateway import create_app
-from gateway.accounts.models import QrLogin
 from gateway.config import ConfigurationError
 from gateway.extensions import db
 from tests.accounts.test_assurance import enrol_totp
 from tests.conftest import ISSUER, RelyingParty, _csrf, query_of
+from tests.stores.helpers import count_entries
 
 
 def _html(response) -> str:
@@ -81,14 +80,16 @@ def record_of(app, code):
     from gateway.accounts import qr_store
 
     with app.app_context():
-        record = qr_store.get_qr_login(code)
-        db.session.expunge(record)
-        return record
+        return qr_store.get_qr_login(code)
 
 
 def _count(app) -> int:
+    """QR records in the hot store (SQL or Redis)."""
+    from gateway.accounts.qr_store import RECORDS
+    from gateway.stores.hot import get_hot_store
+
     with app.app_context():
-        return db.session.scalar(select(func.count(QrLogin.id)))
+        return count_entries(get_hot_store(), RECORDS)
 
 
 def _claims(rp, result, jwks) -> dict:

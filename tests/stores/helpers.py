@@ -50,3 +50,20 @@ def redis_store():
         if keys:
             store.client.delete(*keys)
         store.client.close()
+
+
+def count_entries(store, ns: str) -> int:
+    """Live entries of namespace ``ns`` in a hot store, SQL or Redis (tests only: the store's
+    interface has no listing)."""
+    from gateway.stores.redis import RedisHotStore
+
+    if isinstance(store, RedisHotStore):
+        return sum(1 for _ in store.client.scan_iter(match=f"{store.prefix}{ns}:*"))
+    from sqlalchemy import func, select
+
+    from gateway.clock import now
+    from gateway.extensions import db
+    from gateway.stores.sql import HotEntry
+
+    return db.session.scalar(select(func.count()).select_from(HotEntry).where(
+        HotEntry.namespace == ns, HotEntry.expires_at > now()))

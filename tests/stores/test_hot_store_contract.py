@@ -133,6 +133,21 @@ def test_hot_store_delete_removes_the_entry(store):
     assert store.get("ns", "k") is None
 
 
+def test_hot_store_replace_sets_only_over_the_expected_value(store):
+    store.put("ns", "k", {"status": "pending", "n": 1}, 60)
+    assert store.replace("ns", "k", {"status": "scanned", "n": 1}, {"status": "x"}) is False
+    assert store.replace("ns", "k", {"n": 1, "status": "pending"}, {"status": "scanned"}) is True
+    assert store.get("ns", "k") == {"status": "scanned"}
+    assert store.replace("ns", "missing", None, "v") is False
+    assert store.get("ns", "missing") is None
+
+
+def test_hot_store_replace_keeps_the_expiry(store):
+    store.put("ns", "k", "one", 30)
+    assert store.replace("ns", "k", "one", "two") is True
+    assert 1 <= store.ttl("ns", "k") <= 30
+
+
 def test_hot_store_incr_counts_from_zero(store):
     assert [store.incr("ns", "c", 60) for _ in range(3)] == [1, 2, 3]
     assert store.incr("ns", "c", 60, amount=5) == 8
@@ -191,6 +206,15 @@ def test_hot_store_concurrent_pop_gives_the_value_once(backend):
     assert results.count("secret") == 1 and results.count(None) == THREADS - 1
 
 
+def test_hot_store_concurrent_replace_sets_exactly_once(backend):
+    app, store = backend
+    with app.app_context():
+        store.put("ns", "state", {"status": "approved"}, 60)
+    results = _together(app, lambda: store.replace("ns", "state", {"status": "approved"},
+                                                   {"status": "consumed"}))
+    assert results.count(True) == 1
+
+
 def test_hot_store_concurrent_incr_counts_every_call(backend):
     app, store = backend
     results = _together(app, lambda: store.incr("ns", "counter", 60))
@@ -208,6 +232,12 @@ def test_sql_hot_store_entry_gone_when_its_ttl_has_passed(sql_store, clock):
     clock.advance(1)
     assert sql_store.get("ns", "k") is None and sql_store.ttl("ns", "k") is None
     assert sql_store.pop("ns", "k") is None
+
+
+def test_sql_hot_store_replace_refuses_an_expired_entry(sql_store, clock):
+    sql_store.put("ns", "k", "v", 10)
+    clock.advance(10)
+    assert sql_store.replace("ns", "k", "v", "w") is False
 
 
 def test_sql_hot_store_add_takes_over_an_expired_entry(sql_store, clock):
