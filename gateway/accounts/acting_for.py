@@ -16,9 +16,8 @@ from ..errors import render_error_page
 from ..identity.businesses import get_valid_representation, get_valid_representations
 from ..oidc import interaction_store, storage
 from ..security import allow_client_logo
-from .browser import current_user_session
 from .forms import ActingForForm
-from .views import _pending, bp
+from .views import bp, signed_in_interaction
 
 
 @bp.app_template_filter("role_name")
@@ -41,12 +40,7 @@ def chosen_representation(pending, citizen):
 @bp.route("/login/acting-for", methods=["GET", "POST"])
 def acting_for():
     """After sign-in, before consent: act for oneself or for one of one's businesses."""
-    pending = _pending()
-    if pending is None:
-        return render_error_page(400, "interaction_expired", None)
-    user_session = current_user_session()
-    if user_session is None:
-        return redirect(url_for("accounts.login", interaction=pending.uid), code=303)
+    pending, user_session = signed_in_interaction()
     citizen = user_session.citizen
     form = ActingForForm()
     status = 200

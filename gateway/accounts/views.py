@@ -44,6 +44,31 @@ def _too_many_attempts() -> str:
 _pending = pending_interaction
 
 
+class _Answered(Exception):
+    """A prompt page cannot be shown: ``response`` says why (expired, or sign in first)."""
+
+    def __init__(self, response):
+        self.response = response
+
+
+def signed_in_interaction():
+    """``(pending, user_session)`` for a prompt page that comes after sign-in (acting for a
+    business, consent); raises ``_Answered`` with the page to show instead: the request expired,
+    or nobody is signed in on this browser (to the sign-in page, then back)."""
+    pending = _pending()
+    if pending is None:
+        raise _Answered(render_error_page(400, "interaction_expired", None))
+    user_session = current_user_session()
+    if user_session is None:
+        raise _Answered(redirect(url_for("accounts.login", interaction=pending.uid), code=303))
+    return pending, user_session
+
+
+@bp.errorhandler(_Answered)
+def _answered(error: _Answered):
+    return error.response
+
+
 @bp.get("/")
 def home():
     user_session = current_user_session()
@@ -165,12 +190,7 @@ def second_factor():
 
 @bp.route("/consent", methods=["GET", "POST"])
 def consent():
-    pending = _pending()
-    if pending is None:
-        return render_error_page(400, "interaction_expired", None)
-    user_session = current_user_session()
-    if user_session is None:
-        return redirect(url_for("accounts.login", interaction=pending.uid), code=303)
+    pending, user_session = signed_in_interaction()
     client = storage.get_client(pending.client_id)
     if client is None:
         return render_error_page(400, "invalid_client", None)

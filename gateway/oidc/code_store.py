@@ -30,7 +30,7 @@ from sqlalchemy import select
 from ..clock import now
 from ..extensions import db
 from ..stores.hot import get_hot_store
-from .models import AuthorizationCode, digest
+from .models import AuthorizationCode, CodeSignInMixin, digest
 
 CODES = "codes"
 TOMBSTONES = "code_tombstones"
@@ -42,9 +42,8 @@ MAX_CODE_LENGTH = 256
 
 
 @dataclass
-class IssuedCode:
-    """An authorization code waiting to be redeemed (``authlib.oidc.core.AuthorizationCodeMixin``
-    through the ``get_*`` methods)."""
+class IssuedCode(CodeSignInMixin):
+    """An authorization code waiting to be redeemed."""
 
     code_digest: str
     client_id: str
@@ -66,24 +65,6 @@ class IssuedCode:
     code_challenge_method: str | None = None
     issued_at: int = 0
     expires_at: int = 0
-
-    def get_redirect_uri(self) -> str:
-        return self.redirect_uri
-
-    def get_scope(self) -> str:
-        return self.scope
-
-    def get_nonce(self) -> str | None:
-        return self.nonce
-
-    def get_auth_time(self) -> int:
-        return self.auth_time
-
-    def get_acr(self) -> str | None:
-        return self.acr
-
-    def get_amr(self) -> list | None:
-        return self.amr or None
 
 
 def _replay_key(client_id: str, value: str) -> str:

@@ -229,7 +229,30 @@ class UserSession(db.Model):
     citizen = relationship("Citizen", lazy="joined")
 
 
-class AuthorizationCode(db.Model):
+class CodeSignInMixin:
+    """``authlib.oidc.core.AuthorizationCodeMixin`` over the attributes a live code
+    (``code_store.IssuedCode``) and the grant it becomes (``AuthorizationCode``) share."""
+
+    def get_redirect_uri(self) -> str:
+        return self.redirect_uri
+
+    def get_scope(self) -> str:
+        return self.scope
+
+    def get_nonce(self) -> str | None:
+        return self.nonce
+
+    def get_auth_time(self) -> int:
+        return self.auth_time
+
+    def get_acr(self) -> str | None:
+        return self.acr
+
+    def get_amr(self) -> list | None:
+        return self.amr or None
+
+
+class AuthorizationCode(CodeSignInMixin, db.Model):
     """The grant a redeemed authorization code became (``code_store``): the sign-in the tokens
     issued from it rest on, read again by every refresh and by introspection, and what a
     replayed code's tombstone leads to, to revoke those tokens (RFC 6749 §4.1.2, RFC 9700
@@ -260,25 +283,6 @@ class AuthorizationCode(db.Model):
     issued_at: Mapped[int] = mapped_column(Integer)
     expires_at: Mapped[int] = mapped_column(Integer)
     used_at: Mapped[int | None] = mapped_column(Integer)
-
-    # authlib.oidc.core.AuthorizationCodeMixin
-    def get_redirect_uri(self) -> str:
-        return self.redirect_uri
-
-    def get_scope(self) -> str:
-        return self.scope
-
-    def get_nonce(self) -> str | None:
-        return self.nonce
-
-    def get_auth_time(self) -> int:
-        return self.auth_time
-
-    def get_acr(self) -> str | None:
-        return self.acr
-
-    def get_amr(self) -> list:
-        return self.amr or None
 
 
 class Token(db.Model):
