@@ -57,16 +57,16 @@ def test_token_endpoint_answers_503_json_when_redis_is_unreachable(app, register
 
 def test_token_endpoint_accepts_nothing_while_redis_is_unreachable(app, register_rp):
     """The assertion refused during the outage was never recorded: once Redis is back (here:
-    the database store again) it is accepted once, and only once."""
+    the store the code was issued in, again) it is accepted once, and only once."""
     from gateway.stores import hot
 
     rp = _private_key_jwt_rp(register_rp)
     assertion = rp.client_assertion()
     _, result = rp.code_flow()
+    working = app.extensions[hot.EXTENSION]
     redis_down(app)
     assert rp.token(result["code"], assertion=assertion).status_code == 503
-    app.config["REDIS_URL"] = None
-    hot.init_app(app)
+    app.extensions[hot.EXTENSION] = working
     assert rp.token(result["code"], assertion=assertion).status_code == 200
     _, result = rp.code_flow()
     assert rp.token(result["code"], assertion=assertion).get_json()["error"] == "invalid_client"
@@ -90,3 +90,32 @@ def test_jwks_uri_cache_is_shared_through_the_hot_store(app, register_rp, client
     with other_node.app_context():
         db.session.remove()
         db.engine.dispose()
+
+
+def test_code_lives_in_the_hot_store_and_becomes_a_grant_when_redeemed(app, rp):
+    """Issued: one entry in ``codes`` (its digest, never the code), no database row. Redeemed:
+    the entry is gone, a tombstone names the client, and the grant row the tokens name exists
+    (the same on SQL and on Redis)."""
+    from sqlalchemy import func, select
+
+    from gateway.extensions import db
+    from gateway.oidc import code_store
+    from gateway.oidc.models import AuthorizationCode, Token, digest
+    from gateway.stores.hot import get_hot_store
+    from tests.stores.helpers import count_entries
+
+    _, result = rp.code_flow()
+    code = result["code"]
+    with app.app_context():
+        store = get_hot_store()
+        assert count_entries(store, code_store.CODES) == 1
+        assert store.get(code_store.CODES, code) is None  # keyed by the digest only
+        assert db.session.scalar(select(func.count()).select_from(AuthorizationCode)) == 0
+    assert rp.token(code).status_code == 200
+    with app.app_context():
+        store = get_hot_store()
+        assert store.get(code_store.CODES, digest(code)) is None
+        assert store.get(code_store.TOMBSTONES, digest(code)) == rp.reg["client_id"]
+        grant = db.session.scalar(select(AuthorizationCode))
+        assert grant.code_digest == digest(code) and grant.used_at is not None
+        assert db.session.scalar(select(Token.authorization_code_id)) == grant.id
