@@ -183,7 +183,7 @@ def _prune_steps():
         ("tokens", token_store.delete_dead_tokens),
         ("authorization_codes", storage.delete_old_authorization_codes),
         ("session_participants", storage.delete_old_session_participants),
-        ("user_sessions", storage.delete_old_user_sessions),
+        ("session_endings", storage.delete_old_session_endings),
         ("logout_deliveries", logout_outbox.delete_old_logout_deliveries),
         ("sign_in_events", activity.delete_old_sign_in_events),
         ("disclosure_records", activity.delete_old_disclosure_records),
@@ -203,14 +203,14 @@ def prune_records_command(dry_run, as_json):
     (docs/operations.md, "Routine").
 
     Expired SSO sessions that were never ended are ended first, as a sign-out ends them (their
-    clients' back-channel logouts queued), so none is deleted before its clients were told."""
-    from .oidc import logout, storage
+    clients' back-channel logouts queued), so none is forgotten before its clients were told."""
+    from .oidc import logout, session_store
 
     days = current_app.config.get("RECORD_RETENTION_DAYS")
     if isinstance(days, bool) or not isinstance(days, int) or days < 1:
         raise click.ClickException("RECORD_RETENTION_DAYS must be whole days, 1 or more.")
     if dry_run:
-        ended = storage.count_expired_user_sessions()
+        ended = session_store.count_expired_user_sessions()
     else:
         swept = logout.end_expired_sessions()  # commits each ending: not undone by a failure below
         ended = swept["expired"] + swept["idle"]

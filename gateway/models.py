@@ -19,9 +19,9 @@ from .oidc.models import (  # noqa: F401
     InitialAccessToken,
     LogoutDelivery,
     OAuth2Client,
+    SessionEnding,
     SessionParticipant,
     SigningKey,
     Token,
-    UserSession,
 )
 from .stores.sql import HotEntry  # noqa: F401

@@ -41,7 +41,7 @@ def test_prune_records_works_on_postgresql(pg_app):
     """``prune-records`` (tests/test_prune.py) on PostgreSQL: every kind's old rows go, fresh
     ones stay, in one transaction."""
     from gateway.extensions import db
-    from tests.test_prune import CASES
+    from tests.test_prune import CASES, row_key
 
     factory = Factory(pg_app)
     citizen = factory.citizen()
@@ -54,8 +54,8 @@ def test_prune_records_works_on_postgresql(pg_app):
     with pg_app.app_context():
         db.session.add_all(old + fresh)
         db.session.commit()
-        old = [(type(row), row.id) for row in old]
-        fresh = [(type(row), row.id) for row in fresh]
+        old = [row_key(row) for row in old]
+        fresh = [row_key(row) for row in fresh]
     result = pg_app.test_cli_runner().invoke(args=["prune-records"])
     assert result.exit_code == 0, result.output
     with pg_app.app_context():

@@ -22,9 +22,9 @@ from gateway.identity.models import Verification
 from gateway.oidc.models import (
     AuthorizationCode,
     LogoutDelivery,
+    SessionEnding,
     SessionParticipant,
     Token,
-    UserSession,
 )
 from tests.conftest import RelyingParty
 
@@ -61,11 +61,8 @@ def code(issued: int, *, citizen_id):
                              expires_at=issued + 60, used_at=issued + 5)
 
 
-def user_session(*, citizen_id, created, ended=None, idle_from=None):
-    return UserSession(sid=_random(), handle_digest=_random(), citizen_id=citizen_id,
-                       auth_time=created, acr="LoA1", amr=["pwd"], created_at=created,
-                       last_seen_at=idle_from or created, expires_at=created + 8 * HOUR,
-                       ended_at=ended)
+def ending(*, citizen_id, at):
+    return SessionEnding(sid=_random(), citizen_id=citizen_id, reason="logout", ended_at=at)
 
 
 def delivery(status: str, *, at: int):
@@ -95,15 +92,11 @@ CASES = {
         [delivery("delivered", at=now - RETENTION), delivery("failed", at=now - RETENTION)],
         [delivery("delivered", at=now - RETENTION + 1), delivery("failed", at=now - DAY),
          delivery("pending", at=now - 2 * RETENTION)]),
-    "user_sessions": lambda now, cid: (
-        # Ended, expired (8 hours), idle (2 hours) more than the retention ago.
-        [user_session(citizen_id=cid, created=now - RETENTION - HOUR, ended=now - RETENTION),
-         user_session(citizen_id=cid, created=now - RETENTION - 8 * HOUR),
-         user_session(citizen_id=cid, created=now - RETENTION - 3 * HOUR)],
-        [user_session(citizen_id=cid, created=now - RETENTION - HOUR, ended=now - RETENTION + 1),
-         user_session(citizen_id=cid, created=now - RETENTION - 2 * HOUR,
-                      idle_from=now - RETENTION - HOUR),
-         user_session(citizen_id=cid, created=now - HOUR)]),
+    "session_endings": lambda now, cid: (
+        # Sessions ended (signed out, or run out and swept) more than the retention ago.
+        [ending(citizen_id=cid, at=now - RETENTION),
+         ending(citizen_id=cid, at=now - 2 * RETENTION)],
+        [ending(citizen_id=cid, at=now - RETENTION + 1), ending(citizen_id=cid, at=now - HOUR)]),
     "tokens": lambda now, cid: (
         # Access token expired, no refresh token; a refresh family past its absolute lifetime.
         [token(now - HOUR, citizen_id=cid),
@@ -116,11 +109,16 @@ CASES = {
 }
 
 
+def row_key(row) -> tuple:
+    """``(model, primary key)`` of a stored row, read now so it can be used after the context."""
+    return type(row), row.id if hasattr(type(row), "id") else row.sid
+
+
 def _store(app, rows):
     with app.app_context():
         db.session.add_all(rows)
         db.session.commit()
-        return [(type(row), row.id) for row in rows]
+        return [row_key(row) for row in rows]
 
 
 def _exists(app, model, row_id) -> bool:
@@ -171,20 +169,20 @@ def test_prune_records_purges_expired_hot_entries(sql_hot_store, app, runner, cl
 
 def test_prune_records_deletes_session_participants_with_their_session(app, runner, factory,
                                                                        clock):
+    """Participants go with their session's ending, once it is older than the retention; those
+    of sessions ended lately, or not ended (live in the hot store), stay."""
     citizen = factory.citizen()
     now = clock.now()
-    old = user_session(citizen_id=citizen["id"], created=now - 2 * RETENTION)
-    live = user_session(citizen_id=citizen["id"], created=now - HOUR)
-    _store(app, [old, live])
-    with app.app_context():
-        sids = [db.session.scalar(select(UserSession.sid).order_by(UserSession.id))] * 2 + [
-            db.session.scalar(select(UserSession.sid).order_by(UserSession.id.desc()))]
+    old, recent = (ending(citizen_id=citizen["id"], at=now - 2 * RETENTION),
+                   ending(citizen_id=citizen["id"], at=now - DAY))
+    sids = [old.sid, old.sid, recent.sid, "a-live-session"]
+    _store(app, [old, recent])
     participants = _store(app, [
         SessionParticipant(sid=sid, client_id=f"c{n}", citizen_id=citizen["id"], created_at=now)
         for n, sid in enumerate(sids)])
     deleted = _prune(runner)["deleted"]
-    assert deleted["user_sessions"] == 1 and deleted["session_participants"] == 2
-    assert [_exists(app, *p) for p in participants] == [False, False, True]
+    assert deleted["session_endings"] == 1 and deleted["session_participants"] == 2
+    assert [_exists(app, *p) for p in participants] == [False, False, True, True]
 
 
 def test_prune_records_keeps_token_family_while_one_member_is_alive(app, runner, factory, clock):
@@ -314,7 +312,7 @@ def test_prune_records_never_deletes_people_clients_or_keys(app, runner, factory
 @pytest.mark.parametrize("days", [0, -1, "180", 1.5])
 def test_prune_records_bad_retention_refused_nothing_deleted(days, app, runner, factory, clock):
     citizen = factory.citizen()
-    old, _fresh = CASES["user_sessions"](clock.now(), citizen["id"])
+    old, _fresh = CASES["session_endings"](clock.now(), citizen["id"])
     stored = _store(app, old)
     app.config["RECORD_RETENTION_DAYS"] = days
     result = runner.invoke(args=["prune-records"])

@@ -16,6 +16,7 @@ from ..errors import render_error_page
 from ..identity.businesses import get_valid_representation, get_valid_representations
 from ..oidc import interaction_store, storage
 from ..security import allow_client_logo
+from .browser import session_citizen
 from .forms import ActingForForm
 from .views import bp, signed_in_interaction
 
@@ -41,7 +42,7 @@ def chosen_representation(pending, citizen):
 def acting_for():
     """After sign-in, before consent: act for oneself or for one of one's businesses."""
     pending, user_session = signed_in_interaction()
-    citizen = user_session.citizen
+    citizen = session_citizen(user_session)
     form = ActingForForm()
     status = 200
     if form.validate_on_submit():

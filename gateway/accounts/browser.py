@@ -1,7 +1,8 @@
 """The browser side of the SSO session: the cookie handle, and the browser's own identity.
 
-The SSO cookie holds a random handle whose digest names a ``UserSession``; the signed Flask
-session holds a random ``browser_id`` that binds pending authorization requests to this browser.
+The SSO cookie holds a random handle whose digest names an ``SsoSession`` (``oidc.session_store``,
+in the hot store); the signed Flask session holds a random ``browser_id`` that binds pending
+authorization requests to this browser.
 """
 
 from __future__ import annotations
@@ -11,7 +12,9 @@ import secrets
 from flask import after_this_request, current_app, g, request, session
 from werkzeug.datastructures import MultiDict
 
-from ..oidc import interaction_store, logout, storage
+from ..extensions import db
+from ..identity.models import Citizen
+from ..oidc import interaction_store, logout, session_store
 
 
 def get_browser_id() -> str:
@@ -53,10 +56,17 @@ def current_user_session():
     """The live SSO session of this browser, or None (looked up once per request)."""
     if "user_session" not in g:
         name = current_app.config["SSO_COOKIE_NAME"]
-        g.user_session = storage.get_user_session(request.cookies.get(name))
+        g.user_session = session_store.get_user_session(request.cookies.get(name))
         if g.user_session is not None:
-            storage.touch_user_session(g.user_session)
+            session_store.touch_user_session(g.user_session)
     return g.user_session
+
+
+def session_citizen(user_session):
+    """The person signed in with ``user_session`` (None without a session)."""
+    if user_session is None:
+        return None
+    return db.session.get(Citizen, user_session.citizen_id)
 
 
 def start_user_session(citizen, *, acr: str, amr: list[str]):
@@ -66,11 +76,11 @@ def start_user_session(citizen, *, acr: str, amr: list[str]):
     previous = current_user_session()
     if previous is not None and previous.citizen_id == citizen.id:
         user_session = previous
-        handle = storage.renew_user_session(previous, acr=acr, amr=amr)
+        handle = session_store.renew_user_session(previous, acr=acr, amr=amr)
     else:
         if previous is not None:
             end_session(previous, replaced=True)
-        user_session, handle = storage.create_user_session(
+        user_session, handle = session_store.create_user_session(
             citizen_id=citizen.id,
             acr=acr,
             amr=amr,
@@ -105,7 +115,7 @@ def end_session(user_session, *, replaced: bool = False) -> list[str]:
     URLs for the logged-out page to load."""
     current = current_user_session()
     frontchannel_logout_uris = logout.end_sso_session(user_session)
-    if not replaced and current is not None and current.id == user_session.id:
+    if not replaced and current is not None and current.sid == user_session.sid:
         _forget_current_session()
     return frontchannel_logout_uris
 

@@ -12,7 +12,7 @@ from flask_babel import gettext as _
 from ..errors import render_error_page
 from ..observability import metrics
 from . import qr_login
-from .browser import current_user_session
+from .browser import current_user_session, session_citizen
 from .forms import LogoutForm
 from .views import _finish_sign_in, _pending
 
@@ -65,7 +65,8 @@ def phone(code):
     except qr_login.QrLoginError as error:
         return _refusal(error)
     return render_template("accounts/qr_phone.html", form=LogoutForm(), code=code,
-                           citizen=user_session.citizen, context=qr_login.describe_request(record))
+                           citizen=session_citizen(user_session),
+                           context=qr_login.describe_request(record))
 
 
 @bp.post("/m/qr/<path:code>")

@@ -21,12 +21,12 @@ from ..errors import render_error_page
 from ..extensions import db
 from ..identity.services import update_contact_details
 from ..identity.units import get_unit
-from ..oidc import storage
+from ..oidc import session_store, storage
 from ..oidc.claims import SCOPE_CLAIMS, describe_scopes
 from ..security import allow_frames
 from . import activity, totp
 from .authentication import TooManyAttempts, authenticate
-from .browser import current_user_session, end_session
+from .browser import current_user_session, end_session, session_citizen
 from .consent import get_consents, revoke_consent
 from .forms import ContactForm, LogoutForm, PasswordConfirmForm, TotpEnrolForm
 
@@ -63,7 +63,7 @@ def pop_return_path() -> str | None:
 
 def _signed_in():
     user_session = current_user_session()
-    return user_session.citizen if user_session else None
+    return session_citizen(user_session)
 
 
 def _page_number() -> int:
@@ -268,8 +268,8 @@ def sessions():
     rows = [{
         "sid": s.sid, "created_at": s.created_at, "last_seen_at": s.last_seen_at,
         "ip_address": s.ip_address, "device": summarise_user_agent(s.user_agent),
-        "current": s.id == user_session.id,
-    } for s in storage.get_live_user_sessions(user_session.citizen_id)]
+        "current": s.sid == user_session.sid,
+    } for s in session_store.get_live_user_sessions(user_session.citizen_id)]
     return render_template("accounts/account_sessions.html", sessions=rows, form=LogoutForm())
 
 
@@ -281,12 +281,12 @@ def end_one_session(sid: str):
         return _to_login()
     if not LogoutForm().validate_on_submit():
         return render_error_page(400, "csrf", None)
-    target = next((s for s in storage.get_live_user_sessions(user_session.citizen_id)
+    target = next((s for s in session_store.get_live_user_sessions(user_session.citizen_id)
                    if s.sid == sid), None)
     if target is None:
         return render_error_page(404)
     frontchannel_logout_uris = end_session(target)
-    if target.id == user_session.id:
+    if target.sid == user_session.sid:
         return _signed_out(frontchannel_logout_uris)
     return redirect(url_for("self_service.sessions"), code=303)
 
@@ -300,7 +300,7 @@ def end_all_sessions():
     if not LogoutForm().validate_on_submit():
         return render_error_page(400, "csrf", None)
     frontchannel_logout_uris = []
-    for target in storage.get_live_user_sessions(user_session.citizen_id):
+    for target in session_store.get_live_user_sessions(user_session.citizen_id):
         frontchannel_logout_uris += end_session(target)
     return _signed_out(frontchannel_logout_uris)
 

@@ -12,7 +12,7 @@ from ..errors import render_error_page
 from ..extensions import db
 from ..identity.models import Citizen
 from ..observability import metrics
-from ..oidc import interaction_store, storage
+from ..oidc import interaction_store, session_store, storage
 from ..oidc.authorization import get_consent_scope
 from ..oidc.claims import SCOPE_CLAIMS, describe_scopes
 from ..security import allow_client_logo, allow_frames
@@ -24,6 +24,7 @@ from .browser import (
     end_current_session,
     mark_second_factor_here,
     pending_interaction,
+    session_citizen,
     start_user_session,
 )
 from .consent import grant_consent
@@ -74,7 +75,7 @@ def home():
     user_session = current_user_session()
     return render_template(
         "accounts/home.html",
-        citizen=user_session.citizen if user_session else None,
+        citizen=session_citizen(user_session),
         user_session=user_session,
         form=LogoutForm(),
     )
@@ -150,7 +151,7 @@ def second_factor():
         return render_error_page(400, "interaction_expired", None)
     citizen = _password_verified_citizen(pending)
     user_session = None if citizen else current_user_session()
-    citizen = citizen or (user_session.citizen if user_session else None)
+    citizen = citizen or (session_citizen(user_session))
     if citizen is None or not totp.has_second_factor(citizen.id):
         return redirect(url_for("accounts.login", interaction=pending.uid if pending else None),
                         code=303)
@@ -174,7 +175,8 @@ def second_factor():
                     citizen, acr=get_session_acr(citizen, amr), amr=amr
                 )
             else:
-                storage.raise_user_session(user_session, acr=get_session_acr(citizen, amr), amr=amr)
+                session_store.raise_user_session(
+                    user_session, acr=get_session_acr(citizen, amr), amr=amr)
             mark_second_factor_here(user_session)
             return _finish_sign_in(user_session, pending)
         if status == 200:
@@ -210,7 +212,7 @@ def consent():
         else:
             decision = request.form.get("decision")
             if decision == "allow":
-                grant_consent(user_session.citizen, client.client_id, scope)
+                grant_consent(session_citizen(user_session), client.client_id, scope)
                 pending.consent_given = True
             elif decision == "deny":
                 pending.denied = True
@@ -228,7 +230,7 @@ def consent():
         "accounts/consent.html",
         form=form,
         client=client,
-        citizen=user_session.citizen,
+        citizen=session_citizen(user_session),
         scopes=describe_scopes(scope),
         scope_claims=SCOPE_CLAIMS,
         pending=pending,

@@ -19,6 +19,7 @@ from ..accounts.browser import (
     check_second_factor_here,
     current_user_session,
     pending_interaction,
+    session_citizen,
     start_user_session,
 )
 from ..errors import render_error_page
@@ -62,7 +63,7 @@ _pending = pending_interaction
 
 def _signed_in_citizen():
     user_session = current_user_session()
-    return user_session.citizen if user_session else None
+    return session_citizen(user_session)
 
 
 @bp.app_template_filter("vn_datetime")
@@ -142,7 +143,7 @@ def officer_required(view):
         user_session = current_user_session()
         if user_session is None:
             return redirect(url_for("accounts.login"), code=303)
-        citizen = user_session.citizen
+        citizen = session_citizen(user_session)
         if not check_staff(citizen):
             return render_error_page(403)
         if not totp.has_second_factor(citizen.id):

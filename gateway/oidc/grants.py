@@ -26,7 +26,7 @@ from authlib.oidc.core.grants import OpenIDCode as _OpenIDCode
 from flask import current_app
 
 from ..clock import now
-from . import code_store, keys, resources, storage, token_store
+from . import code_store, keys, resources, session_store, token_store
 from .access_tokens import OFFLINE_ACCESS, TokenIssuingMixin
 from .claims import (
     ID_TOKEN_CLAIMS,
@@ -122,9 +122,9 @@ class AuthorizationCodeGrant(TokenIssuingMixin, grants.AuthorizationCodeGrant):
             return None
         if record.client_id != client.client_id:
             return None
-        if storage.check_session_ended(record.sid):
+        if session_store.check_session_ended(record.sid):
             # Signed out since the code was issued: no fresh tokens for an ended session
-            # (their siblings were revoked at logout, ``storage.mark_user_session_ended``).
+            # (their siblings were revoked when it ended, ``session_store.claim_ending``).
             return None
         return record
 

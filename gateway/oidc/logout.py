@@ -25,7 +25,7 @@ from joserfc import jwt
 
 from ..clock import now
 from ..observability import metrics
-from . import keys, logout_outbox, outbound, storage
+from . import keys, logout_outbox, outbound, session_store, storage
 from .claims import get_subject
 from .ports import get_ports
 
@@ -84,7 +84,7 @@ def end_expired_sessions(*, batch_size: int | None = None,
     counts = {REASON_EXPIRED: 0, REASON_IDLE: 0, "more": False}
     batches = 0
     while max_batches is None or batches < max_batches:
-        found = storage.get_expired_user_sessions(batch_size)
+        found = session_store.get_expired_user_sessions(batch_size)
         batches += 1
         for user_session in found:
             reason = REASON_EXPIRED if now() >= user_session.expires_at else REASON_IDLE
@@ -100,31 +100,40 @@ def end_expired_sessions(*, batch_size: int | None = None,
 
 def _end_session(user_session, *, reason: str,
                  only_if_expired: bool = False) -> tuple[bool, list[str]]:
-    """The one ending of a session: mark it ended (compare-and-set), revoke its tokens and queue
-    a back-channel logout per participant with a ``backchannel_logout_uri``, all in one commit;
-    nothing at all when another request or worker ended it first. Returns ``(ended,
-    front-channel URLs)``."""
-    if user_session.ended_at is not None:
-        return False, []
+    """The one ending of a session (``session_store`` explains the order): the cookie's handle
+    goes; then the ending is claimed (a ``SessionEnding`` row), the session's tokens revoked and
+    a back-channel logout queued per participant with a ``backchannel_logout_uri``, all in one
+    commit, and nothing at all when another request or worker claimed it first; then the
+    session leaves the hot store. ``only_if_expired`` (the sweep): only if it has run out, read
+    afresh. Returns ``(ended, front-channel URLs)``."""
+    ended_at = None
+    if only_if_expired:
+        fresh = session_store.get_user_session_by_sid(user_session.sid)
+        if fresh is not None and session_store.is_live(fresh):
+            return False, []  # used again since it was found: it stays, due later
+        ended_at = session_store.due_at(fresh or user_session)  # when it ran out
+    session_store.sign_out_handle(user_session)
     try:
-        # First, so that on PostgreSQL the row is locked and a concurrent ending waits, then
-        # finds it ended and queues nothing.
-        if not storage.mark_user_session_ended(user_session, only_if_expired=only_if_expired):
+        if not session_store.claim_ending(user_session, reason=reason, ended_at=ended_at):
             storage.rollback()
+            session_store.forget_user_session(user_session)  # the winner's last step, again
             return False, []
         frontchannel: list[str] = []
-        account = get_ports().accounts.find_account(user_session.citizen_id)
+        accounts = {}
         for participant in storage.get_session_participants(user_session.sid):
             client = storage.get_client(participant.client_id)
             if client is None:
                 continue
             metadata = client.client_metadata
             if metadata.get("backchannel_logout_uri"):
+                citizen_id = user_session.citizen_id or participant.citizen_id
+                if citizen_id not in accounts:
+                    accounts[citizen_id] = get_ports().accounts.find_account(citizen_id)
                 logout_outbox.add_logout_delivery(
                     client_id=client.client_id, uri=metadata["backchannel_logout_uri"],
                     sid=user_session.sid,
                     claims={"aud": client.client_id,
-                            "sub": get_subject(account, client),
+                            "sub": get_subject(accounts[citizen_id], client),
                             "sid": user_session.sid, "reason": reason},
                 )
             if metadata.get("frontchannel_logout_uri"):
@@ -133,6 +142,7 @@ def _end_session(user_session, *, reason: str,
     except BaseException:
         storage.rollback()
         raise
+    session_store.forget_user_session(user_session)
     return True, frontchannel
 
 

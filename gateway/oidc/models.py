@@ -1,4 +1,5 @@
-"""Protocol records: clients, grants, tokens, signing keys, SSO sessions, logout deliveries.
+"""Protocol records: clients, grants, tokens, signing keys, session endings and participants,
+logout deliveries.
 
 Codes, tokens and session handles are stored only as SHA-256 digests: a copy of the database
 does not let anyone redeem them. Client secrets likewise (they are high-entropy, so a fast hash
@@ -25,7 +26,7 @@ from sqlalchemy import (
     String,
     Text,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
 
@@ -202,31 +203,18 @@ class SigningKey(db.Model):
         return f"<SigningKey {self.kid} {self.kty}>"
 
 
-class UserSession(db.Model):
-    """The single sign-on session at the provider (the ``sid`` of OIDC Front/Back-Channel Logout).
+class SessionEnding(db.Model):
+    """That an SSO session ended, and why (``session_store``): written with the revoked tokens
+    and the queued logout deliveries in one commit; its primary key, the ``sid``, lets exactly
+    one ender of a session win. The live session itself is in the hot store."""
 
-    The browser holds a random handle in the SSO cookie; only its digest is stored here.
-    """
+    __tablename__ = "session_endings"
 
-    __tablename__ = "user_sessions"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    sid: Mapped[str] = mapped_column(String(64), unique=True)
-    handle_digest: Mapped[str] = mapped_column(String(64), unique=True)
-    citizen_id: Mapped[int] = mapped_column(ForeignKey("citizens.id", ondelete="CASCADE"))
-    auth_time: Mapped[int] = mapped_column(Integer)
-    acr: Mapped[str] = mapped_column(String(40))
-    amr: Mapped[list] = mapped_column(JSON, default=list)
-    created_at: Mapped[int] = mapped_column(Integer)
-    last_seen_at: Mapped[int] = mapped_column(Integer)
-    expires_at: Mapped[int] = mapped_column(Integer)
-    ended_at: Mapped[int | None] = mapped_column(Integer)
-    ip_address: Mapped[str | None] = mapped_column(String(45))
-    user_agent: Mapped[str | None] = mapped_column(String(300))
-
-    #: The person (the identity register's model, named, not imported: the kernel reads people
-    #: through ``ports.AccountSource``; the interaction side's pages use this).
-    citizen = relationship("Citizen", lazy="joined")
+    sid: Mapped[str] = mapped_column(String(64), primary_key=True)
+    citizen_id: Mapped[int | None] = mapped_column(ForeignKey("citizens.id", ondelete="CASCADE"))
+    #: ``logout``, ``expired`` or ``idle`` (``logout.REASON_*``).
+    reason: Mapped[str] = mapped_column(String(10))
+    ended_at: Mapped[int] = mapped_column(Integer, index=True)
 
 
 class CodeSignInMixin:

@@ -1,10 +1,10 @@
-"""Protocol state not yet in a store of its own: clients (read side), initial access tokens, SSO
-sessions, session participants, and pruning.
+"""Protocol state not yet in a store of its own: clients (read side), initial access tokens,
+session participants, and pruning.
 
 The other kinds live by lifetime in their own modules: the client registry (``registry``),
 tokens (``token_store``), authorization codes and their grants (``code_store``), pending
-interactions (``interaction_store``), the logout outbox (``logout_outbox``), replay caches and
-throttles in the hot store (``gateway.stores``).
+interactions (``interaction_store``), SSO sessions (``session_store``), the logout outbox
+(``logout_outbox``), replay caches and throttles in the hot store (``gateway.stores``).
 """
 
 from __future__ import annotations
@@ -12,21 +12,19 @@ from __future__ import annotations
 import secrets
 
 from flask import current_app
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm.attributes import set_committed_value
 
 from ..clock import now
 from ..extensions import db
 from ..stores.hot import get_hot_store
-from . import token_store
 from .models import (
     AuthorizationCode,
     InitialAccessToken,
     OAuth2Client,
+    SessionEnding,
     SessionParticipant,
     Token,
-    UserSession,
     digest,
 )
 
@@ -112,148 +110,6 @@ def record_client_assertion_jti(client_id: str, jti: str, expires_at: int) -> bo
     return get_hot_store().add(JTI_NAMESPACE, f"{client_id}:{digest(jti)}", 1, ttl)
 
 
-# -- SSO sessions --------------------------------------------------------------------------------
-
-
-def create_user_session(*, citizen_id, acr, amr, ip_address=None, user_agent=None):
-    """Start a session; returns ``(session, handle)`` where the handle goes into the cookie."""
-    handle = secrets.token_urlsafe(32)
-    started = now()
-    session = UserSession(
-        sid=secrets.token_urlsafe(24),
-        handle_digest=digest(handle),
-        citizen_id=citizen_id,
-        auth_time=started,
-        acr=acr,
-        amr=list(amr),
-        created_at=started,
-        last_seen_at=started,
-        expires_at=started + current_app.config["SSO_SESSION_LIFETIME"],
-        ip_address=ip_address,
-        user_agent=(user_agent or "")[:300] or None,
-    )
-    db.session.add(session)
-    db.session.commit()
-    return session, handle
-
-
-def renew_user_session(session: UserSession, *, acr, amr) -> str:
-    """Record a fresh sign-in of the same person in their session: new cookie handle (no
-    fixation), new ``auth_time``; the ``sid`` and the tokens issued under it stay. Returns the
-    new handle."""
-    handle = secrets.token_urlsafe(32)
-    current = now()
-    session.handle_digest = digest(handle)
-    session.auth_time = current
-    session.acr = acr
-    session.amr = list(amr)
-    session.last_seen_at = current
-    session.expires_at = current + current_app.config["SSO_SESSION_LIFETIME"]
-    db.session.commit()
-    return handle
-
-
-def get_user_session(handle: str | None) -> UserSession | None:
-    """The live session for a cookie handle, or None when absent, ended, expired or idle."""
-    if not handle or len(handle) > 128:
-        return None
-    session = db.session.scalar(
-        select(UserSession).where(UserSession.handle_digest == digest(handle))
-    )
-    if session is None or session.ended_at is not None:
-        return None
-    current = now()
-    idle = current_app.config["SSO_SESSION_IDLE_TIMEOUT"]
-    if current >= session.expires_at or current - session.last_seen_at >= idle:
-        return None
-    return session
-
-
-def check_session_ended(sid: str | None) -> bool:
-    """True when the SSO session ``sid`` was ended (sign-out, logout, or signing in again)."""
-    if not sid:
-        return False
-    ended_at = db.session.scalar(select(UserSession.ended_at).where(UserSession.sid == sid))
-    return ended_at is not None
-
-
-def touch_user_session(session: UserSession) -> None:
-    current = now()
-    if current - session.last_seen_at >= 60:  # write at most once a minute
-        session.last_seen_at = current
-        db.session.commit()
-
-
-def raise_user_session(session: UserSession, *, acr: str, amr: list[str]) -> None:
-    """Record a step-up (a second factor) in a live session: new level, methods, ``auth_time``."""
-    session.acr = acr
-    session.amr = sorted(set(session.amr or []) | set(amr))
-    session.auth_time = now()
-    db.session.commit()
-
-
-def _session_expired(current: int):
-    """Past the absolute lifetime (``expires_at``) or idle for ``SSO_SESSION_IDLE_TIMEOUT``: the
-    rule ``get_user_session`` applies, as a query condition."""
-    idle = current_app.config["SSO_SESSION_IDLE_TIMEOUT"]
-    return (UserSession.expires_at <= current) | (UserSession.last_seen_at <= current - idle)
-
-
-def mark_user_session_ended(session: UserSession, *, only_if_expired: bool = False) -> bool:
-    """Set ``ended_at`` and revoke the session's tokens (``token_store.revoke_session_tokens``),
-    unless it has ended already: a compare-and-set (``UPDATE … WHERE ended_at IS NULL``), so of two
-    requests or workers ending one session only one wins (on PostgreSQL the row stays locked
-    until the winner commits). ``only_if_expired``: and only if it is (still) expired. Not
-    committed: the caller commits it with the logout deliveries it queues. Returns whether this
-    call ended it."""
-    current = now()
-    query = update(UserSession).where(UserSession.id == session.id,
-                                      UserSession.ended_at.is_(None))
-    if only_if_expired:
-        query = query.where(_session_expired(current))
-    result = db.session.execute(query.values(ended_at=current)
-                                .execution_options(synchronize_session=False))
-    if result.rowcount != 1:
-        return False
-    set_committed_value(session, "ended_at", current)
-    token_store.revoke_session_tokens(session.sid)
-    return True
-
-
-def get_expired_user_sessions(limit: int) -> list[UserSession]:
-    """Up to ``limit`` sessions not ended whose absolute or idle lifetime has passed, oldest
-    first: what ``logout.end_expired_sessions`` ends."""
-    return list(db.session.scalars(
-        select(UserSession)
-        .where(UserSession.ended_at.is_(None), _session_expired(now()))
-        .order_by(UserSession.id).limit(limit)
-    ))
-
-
-def count_expired_user_sessions() -> int:
-    return db.session.scalar(
-        select(func.count(UserSession.id))
-        .where(UserSession.ended_at.is_(None), _session_expired(now()))
-    )
-
-
-# -- self-service ("Tài khoản của tôi") ----------------------------------------------------------
-# What the person's own account pages read and end: their live SSO sessions (withdrawing consent
-# revokes the client's tokens through ``revoke_tokens_for``).
-
-
-def get_live_user_sessions(citizen_id: int) -> list[UserSession]:
-    """The person's SSO sessions that are neither ended, expired nor idle, newest first."""
-    current = now()
-    idle = current_app.config["SSO_SESSION_IDLE_TIMEOUT"]
-    return list(db.session.scalars(
-        select(UserSession)
-        .where(UserSession.citizen_id == citizen_id, UserSession.ended_at.is_(None),
-               UserSession.expires_at > current, UserSession.last_seen_at > current - idle)
-        .order_by(UserSession.last_seen_at.desc(), UserSession.id.desc())
-    ))
-
-
 # -- single logout: session participants and back-channel deliveries ----------------------------
 # Which clients received tokens in which SSO session, and the queue of logout tokens to deliver
 # (OpenID Connect Back-Channel Logout 1.0 §2.5, Front-Channel Logout 1.0 §3). ``logout.py`` owns
@@ -316,26 +172,19 @@ def delete_old_authorization_codes() -> int:
     ).rowcount
 
 
-def _old_sessions():
-    """SSO sessions that ended, expired or went idle more than ``RECORD_RETENTION_DAYS`` ago.
-    ``prune-records`` ends the expired ones that were never ended first
-    (``logout.end_expired_sessions``), so their clients are told before the records go."""
-    cutoff = _retention_cutoff()
-    idle = current_app.config["SSO_SESSION_IDLE_TIMEOUT"]
-    return ((UserSession.ended_at <= cutoff) | (UserSession.expires_at <= cutoff)
-            | (UserSession.last_seen_at + idle <= cutoff))
-
-
 def delete_old_session_participants() -> int:
-    """The participants of the sessions ``delete_old_user_sessions`` deletes (call it first)."""
-    sids = select(UserSession.sid).where(_old_sessions())
+    """The participants of sessions that ended more than ``RECORD_RETENTION_DAYS`` ago (call
+    before ``delete_old_session_endings``). Every session ends — by sign-out, or by the sweep
+    once it runs out — so every participant goes in time."""
+    sids = select(SessionEnding.sid).where(SessionEnding.ended_at <= _retention_cutoff())
     return db.session.execute(
         delete(SessionParticipant).where(SessionParticipant.sid.in_(sids))
         .execution_options(synchronize_session=False)
     ).rowcount
 
 
-def delete_old_user_sessions() -> int:
+def delete_old_session_endings() -> int:
     return db.session.execute(
-        delete(UserSession).where(_old_sessions()).execution_options(synchronize_session=False)
+        delete(SessionEnding).where(SessionEnding.ended_at <= _retention_cutoff())
+        .execution_options(synchronize_session=False)
     ).rowcount

@@ -2,7 +2,8 @@
 
 Every entry lives in a namespace (``ns``) under a key, with a lifetime in whole seconds; after
 it the entry is gone for every operation. Values are plain: ``str``, ``bytes``, ``int``,
-``list`` or ``dict`` (stored as JSON; ``bytes`` as base64), never ORM rows.
+``list`` or ``dict`` (stored as JSON; ``bytes`` as base64), never ORM rows. Sorted indexes
+(``index_*``) keep members by an integer score, without expiry.
 
 Implementations (chosen by ``init_app``): :class:`~gateway.stores.sql.SqlHotStore` (table
 ``hot_entries`` in the gateway's database, the default) and
@@ -68,6 +69,23 @@ class HotStore(Protocol):
     def purge_expired(self) -> int:
         """Delete expired entries; how many (0 where the backend expires entries itself). On
         SQL in the caller's session, not committed (``prune-records`` commits it)."""
+
+    # Sorted indexes: members (strings up to 255 characters) with an integer score each, per
+    # namespace, with no expiry: what is added is removed by its owner. For finding entries by
+    # time (sessions due to expire) or by owner (a person's sessions).
+
+    def index_set(self, ns: str, member: str, score: int) -> None:
+        """Add ``member`` with ``score``, or move it to ``score``."""
+
+    def index_range(self, ns: str, max_score: int | None, limit: int) -> list[tuple[str, int]]:
+        """Up to ``limit`` ``(member, score)`` with ``score <= max_score`` (all with None),
+        lowest score first."""
+
+    def index_count(self, ns: str, max_score: int | None = None) -> int:
+        """How many members have ``score <= max_score`` (all with None)."""
+
+    def index_remove(self, ns: str, member: str) -> bool:
+        """Remove ``member``; True if this call removed it: of concurrent callers one does."""
 
 
 def encode(value: Any) -> str:

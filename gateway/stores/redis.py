@@ -98,3 +98,25 @@ class RedisHotStore:
 
     def purge_expired(self) -> int:
         return 0  # Redis expires keys itself
+
+    # -- sorted indexes: one sorted set per namespace ------------------------------------------
+
+    def _index_key(self, ns: str) -> str:
+        return f"{self.prefix}index:{ns}"
+
+    def index_set(self, ns: str, member: str, score: int) -> None:
+        self._call(self.client.zadd, self._index_key(ns), {member: int(score)})
+
+    def index_range(self, ns: str, max_score: int | None, limit: int) -> list[tuple[str, int]]:
+        top = "+inf" if max_score is None else int(max_score)
+        rows = self._call(self.client.zrangebyscore, self._index_key(ns), "-inf", top,
+                          start=0, num=int(limit), withscores=True)
+        return [(member.decode() if isinstance(member, bytes) else member, int(score))
+                for member, score in rows]
+
+    def index_count(self, ns: str, max_score: int | None = None) -> int:
+        top = "+inf" if max_score is None else int(max_score)
+        return int(self._call(self.client.zcount, self._index_key(ns), "-inf", top))
+
+    def index_remove(self, ns: str, member: str) -> bool:
+        return self._call(self.client.zrem, self._index_key(ns), member) == 1

@@ -17,7 +17,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Index, Integer, String, Text, case, cast, delete, select, update
+from sqlalchemy import (
+    BigInteger,
+    Index,
+    Integer,
+    String,
+    Text,
+    case,
+    cast,
+    delete,
+    func,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -41,16 +53,34 @@ class HotEntry(db.Model):
     __table_args__ = (Index("ix_hot_entries_expires_at", "expires_at"),)
 
 
+class HotIndexEntry(db.Model):
+    """One member of a sorted index of the hot store (``index_*``)."""
+
+    __tablename__ = "hot_index"
+
+    namespace: Mapped[str] = mapped_column(String(64), primary_key=True)
+    member: Mapped[str] = mapped_column(String(255), primary_key=True)
+    score: Mapped[int] = mapped_column(BigInteger)
+
+    __table_args__ = (Index("ix_hot_index_namespace_score", "namespace", "score"),)
+
+
 _table = HotEntry.__table__
 _c = _table.c
+_index = HotIndexEntry.__table__
+_i = _index.c
 
 
 def _insert():
+    return _insert_into(_table)
+
+
+def _insert_into(table):
     dialect = db.engine.dialect.name
     if dialect == "postgresql":
-        return postgresql.insert(_table)
+        return postgresql.insert(table)
     if dialect == "sqlite":
-        return sqlite.insert(_table)
+        return sqlite.insert(table)
     raise RuntimeError(f"the SQL hot store supports PostgreSQL and SQLite, not {dialect}")
 
 
@@ -140,3 +170,34 @@ class SqlHotStore:
         """The one exception to "own transaction": runs in the caller's session, uncommitted,
         like the other ``prune-records`` steps (which commit, or roll back for ``--dry-run``)."""
         return db.session.execute(delete(_table).where(_c.expires_at <= now())).rowcount
+
+    # -- sorted indexes (table ``hot_index``) ---------------------------------------------------
+
+    def index_set(self, ns: str, member: str, score: int) -> None:
+        statement = _insert_into(_index).values(namespace=ns, member=member, score=int(score))
+        statement = statement.on_conflict_do_update(
+            index_elements=[_i.namespace, _i.member], set_={"score": statement.excluded.score})
+        with db.engine.begin() as connection:
+            connection.execute(statement)
+
+    def _scored(self, ns: str, max_score: int | None):
+        condition = _i.namespace == ns
+        if max_score is not None:
+            condition = condition & (_i.score <= int(max_score))
+        return condition
+
+    def index_range(self, ns: str, max_score: int | None, limit: int) -> list[tuple[str, int]]:
+        query = (select(_i.member, _i.score).where(self._scored(ns, max_score))
+                 .order_by(_i.score, _i.member).limit(int(limit)))
+        with db.engine.begin() as connection:
+            return [(row.member, int(row.score)) for row in connection.execute(query)]
+
+    def index_count(self, ns: str, max_score: int | None = None) -> int:
+        query = select(func.count()).select_from(_index).where(self._scored(ns, max_score))
+        with db.engine.begin() as connection:
+            return int(connection.scalar(query))
+
+    def index_remove(self, ns: str, member: str) -> bool:
+        statement = delete(_index).where(_i.namespace == ns, _i.member == member)
+        with db.engine.begin() as connection:
+            return connection.execute(statement).rowcount == 1

@@ -260,14 +260,14 @@ def test_prune_records_ends_expired_session_with_logout_before_deleting(register
 
     result = runner.invoke(args=["prune-records", "--dry-run", "--json"])
     dry = json.loads(result.output)
-    assert dry["ended_sessions"] == 1 and dry["deleted"]["user_sessions"] == 1
+    assert dry["ended_sessions"] == 1 and dry["deleted"]["session_endings"] == 0
     assert deliveries(runner) == []
 
     result = runner.invoke(args=["prune-records", "--json"])
     assert result.exit_code == 0, result.output
     output = json.loads(result.output)
     assert output["ended_sessions"] == 1
-    assert output["deleted"]["user_sessions"] == 1
+    assert output["deleted"]["session_endings"] == 1  # it ran out 180 days ago
     assert output["deleted"]["session_participants"] == 2
     assert [row["reason"] for row in deliveries(runner, "pending")] == ["expired"] * 2
 
@@ -318,7 +318,7 @@ def test_session_expiry_racing_sweepers_queue_one_delivery_per_client_on_postgre
     """Both sweepers read the same expired session before either ends it; the compare-and-set
     lets one end it and queue its two deliveries, the other queues nothing."""
     from gateway.extensions import db
-    from gateway.oidc import logout, storage
+    from gateway.oidc import logout, session_store
     from gateway.oidc.models import LogoutDelivery
 
     pg_app.config["SSO_SESSION_IDLE_TIMEOUT"] = IDLE
@@ -339,14 +339,14 @@ def test_session_expiry_racing_sweepers_queue_one_delivery_per_client_on_postgre
     clock.advance(IDLE)
 
     both_read = threading.Barrier(2, timeout=30)
-    original = storage.get_expired_user_sessions
+    original = session_store.get_expired_user_sessions
 
     def read_then_wait(limit):
         found = original(limit)
         both_read.wait()
         return found
 
-    monkeypatch.setattr(storage, "get_expired_user_sessions", read_then_wait)
+    monkeypatch.setattr(session_store, "get_expired_user_sessions", read_then_wait)
     results, errors = [], []
 
     def sweeper():
@@ -367,3 +367,39 @@ def test_session_expiry_racing_sweepers_queue_one_delivery_per_client_on_postgre
         rows = db.session.scalars(select(LogoutDelivery)).all()
         assert sorted(row.client_id for row in rows) == sorted(p.reg["client_id"]
                                                                for p in parties)
+
+
+def test_sign_out_interrupted_before_its_commit_is_finished_by_the_sweep(
+        register_rp, receivers, runner, app, clock, monkeypatch):
+    """A node dies between signing the browser out and committing the ending (tokens revoked,
+    logouts queued): the person is signed out at once, nothing half-written is left, and the
+    sweep, once the session falls due, ends it with one logout per client."""
+    from gateway.oidc import storage
+    from tests.conftest import _csrf
+
+    app.config["SSO_SESSION_IDLE_TIMEOUT"] = IDLE
+    signed_in = sign_in_at_two_clients(register_rp, receivers)
+    first = signed_in[0][0]
+
+    def node_dies():
+        raise RuntimeError("the node died before its commit")
+
+    page = first.http.get("/")
+    monkeypatch.setattr(storage, "commit", node_dies)
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    response = first.http.post("/signout", data={"csrf_token": _csrf(page.get_data(as_text=True))})
+    assert response.status_code == 500
+    monkeypatch.undo()
+
+    _, response = first.authorize(prompt="none")
+    assert first.redirect_result(response)["error"] == "login_required"  # signed out at once
+    assert deliveries(runner) == []
+    for party, tokens, _ in signed_in:  # the ending was not committed: nothing revoked yet
+        response = party.http.get("/userinfo", headers=bearer(tokens["access_token"]))
+        assert response.status_code == 200
+
+    clock.advance(IDLE)
+    assert sweep(runner) == {"ended": 1, "expired": 0, "idle": 1}
+    assert sorted(row["client_id"] for row in deliveries(runner, "pending")) == sorted(
+        party.reg["client_id"] for party, _, _ in signed_in)
+    assert sweep(runner) == {"ended": 0, "expired": 0, "idle": 0}

@@ -190,6 +190,31 @@ def test_hot_store_incr_keeps_the_first_expiry(store):
     assert 0 < store.ttl("ns", "c") <= 20
 
 
+# -- sorted indexes ------------------------------------------------------------------------------
+
+def test_hot_store_index_range_is_by_score_up_to_the_maximum(store):
+    for member, score in [("c", 30), ("a", 10), ("b", 20), ("late", 2_000_000_000_000)]:
+        store.index_set("idx", member, score)
+    assert store.index_range("idx", 20, 10) == [("a", 10), ("b", 20)]
+    assert store.index_range("idx", None, 2) == [("a", 10), ("b", 20)]
+    assert store.index_range("idx", None, 10)[-1] == ("late", 2_000_000_000_000)  # past 2038
+    assert store.index_count("idx", 25) == 2 and store.index_count("idx") == 4
+    assert store.index_range("other", None, 10) == [] and store.index_count("other") == 0
+
+
+def test_hot_store_index_set_moves_a_member(store):
+    store.index_set("idx", "a", 10)
+    store.index_set("idx", "a", 50)
+    assert store.index_range("idx", None, 10) == [("a", 50)]
+
+
+def test_hot_store_index_remove_says_whether_it_removed(store):
+    store.index_set("idx", "a", 10)
+    assert store.index_remove("idx", "a") is True
+    assert store.index_remove("idx", "a") is False
+    assert store.index_count("idx") == 0
+
+
 # -- concurrency ---------------------------------------------------------------------------------
 
 def test_hot_store_concurrent_add_sets_exactly_once(backend):
@@ -212,6 +237,14 @@ def test_hot_store_concurrent_replace_sets_exactly_once(backend):
         store.put("ns", "state", {"status": "approved"}, 60)
     results = _together(app, lambda: store.replace("ns", "state", {"status": "approved"},
                                                    {"status": "consumed"}))
+    assert results.count(True) == 1
+
+
+def test_hot_store_concurrent_index_remove_removes_once(backend):
+    app, store = backend
+    with app.app_context():
+        store.index_set("idx", "claimed", 1)
+    results = _together(app, lambda: store.index_remove("idx", "claimed"))
     assert results.count(True) == 1
 
 
