@@ -362,6 +362,9 @@ def worker_env(app, tmp_path):
                GATEWAY_INSTANCE_PATH=str(tmp_path),
                GATEWAY_DATABASE_URL=app.config["SQLALCHEMY_DATABASE_URI"],
                GATEWAY_KEY_ENCRYPTION_KEY=app.config["KEY_ENCRYPTION_KEY"])
+    if app.config.get("REDIS_URL"):  # the same hot store: sessions, codes, limits
+        env.update(GATEWAY_REDIS_URL=app.config["REDIS_URL"],
+                   GATEWAY_REDIS_KEY_PREFIX=app.config["REDIS_KEY_PREFIX"])
     return env
 
 
