@@ -243,3 +243,18 @@ def test_signout_without_csrf_refused(browser, factory):
 def test_login_with_expired_interaction_error_page(client):
     response = client.get("/login?interaction=expired-or-unknown")
     assert response.status_code == 400 and "Location" not in response.headers
+
+
+@pytest.mark.parametrize("setting", [{"RATELIMIT_ENABLED": False},
+                                     {"RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True},
+                                     {"RATELIMIT_STORAGE_URI": "memory://"},
+                                     {"RATELIMIT_DEFAULT": "1 per day"}])
+def test_flask_limiter_settings_are_refused_at_start_up(tmp_path, setting):
+    """The throttles' limiter is set up in code: a ``RATELIMIT_*`` setting (which Flask-Limiter
+    would read, e.g. to switch the throttles off) stops ``create_app``."""
+    from gateway import create_app
+    from gateway.config import ConfigurationError
+
+    with pytest.raises(ConfigurationError, match=next(iter(setting))):
+        create_app({"TESTING": True, "ISSUER": "https://id.example", "SECRET_KEY": "k" * 40,
+                    "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'x.db'}", **setting})
