@@ -296,6 +296,11 @@ def parse_key_encryption_keys(value) -> list[str]:
     return keys
 
 
+#: The ``RATELIMIT_*`` values Flask-Limiter records in the config of an app it was bound to
+#: (``create_app(dict(app.config))`` for a second node passes them on).
+_ratelimit_recorded = {"RATELIMIT_ENABLED": True}
+
+
 def validate_config(config: dict) -> None:
     """Refuse to start with development-only values outside development."""
     issuer = config.get("ISSUER")
@@ -312,9 +317,11 @@ def validate_config(config: dict) -> None:
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
             raise ConfigurationError(f"{name} must be whole seconds, 0 or more.")
     key_encryption_keys = parse_key_encryption_keys(config.get("KEY_ENCRYPTION_KEY"))
-    ratelimit = sorted(name for name in config if name.startswith("RATELIMIT_"))
+    # Flask-Limiter would read them (disable the throttles, fall back to memory, add limits);
+    # what it writes back into a started app's config, as set up in code, is accepted.
+    ratelimit = sorted(name for name, value in config.items() if name.startswith("RATELIMIT_")
+                       and _ratelimit_recorded.get(name, object()) != value)
     if ratelimit:
-        # Flask-Limiter would read them: disable the throttles, fall back to memory, add limits.
         raise ConfigurationError(
             f"{ratelimit[0]}: the rate limiter is set up in code (gateway/stores/limits.py); "
             "tune LOGIN_THROTTLE_* and QR_LOGIN_* instead.")
