@@ -14,9 +14,11 @@ is shared by every node whenever the hot store is (the database by default, Redi
 operation raises :class:`~gateway.stores.hot.HotStoreUnavailable` (503 with ``Retry-After``),
 never a skipped limit.
 
-Limits are declared two ways: ``limiter.limit(...)`` on a view whose requests are refused as a
-whole, and, for a check in the middle of a view (count only failed passwords, clear on success),
-the extension's strategy ``limiter.limiter`` with :func:`limit` items.
+Limits are declared two ways: ``limiter.limit(...)`` / ``limiter.shared_limit(...)`` on a view
+whose requests are refused as a whole (QR decisions: ``accounts/qr_views.py``), and, for a check
+in the middle of a view (count only failed passwords, clear on success; QR codes shown), the
+extension's strategy ``limiter.limiter`` with :func:`limit` items. ``gateway.config`` refuses
+Flask-Limiter's ``RATELIMIT_*`` settings, so none of this is changed from outside.
 
 The key of a decorated limit is the client address the app sees (``request.remote_addr``) unless
 the limit names its own. Identifiers that are secrets or personal data (personal ID numbers,
