@@ -49,6 +49,7 @@ def create_app(config: dict | None = None) -> Flask:
     from .oidc.ports import bind_ports
     from .oidc.views import bp as oidc_bp
     from .stores import hot as hot_store
+    from .stores import limits as rate_limits
 
     # First: logging, request ids and metrics for every request, even one refused by a hook below.
     observability.init_app(app)
@@ -63,6 +64,8 @@ def create_app(config: dict | None = None) -> Flask:
     csrf.init_app(app)
     app.extensions["gateway.clock"] = app.config.get("CLOCK") or SystemClock()
     hot_store.init_app(app)
+    # Flask-Limiter, counting in that hot store (sign-in and QR throttles).
+    rate_limits.init_app(app)
     server.init_app(app)
     # The kernel's plug points: people, sessions, consent, audit and the prompts of a sign-in
     # come from the interaction side (``oidc/ports.py``, ``accounts/ports.py``).

@@ -7,7 +7,8 @@
 
 ``validate_config`` refuses development-only values outside development: a generated or weak
 secret key, an ``http`` issuer that is not loopback, cookies without ``Secure``, no
-key-encryption key for the signing keys.
+key-encryption key for the signing keys. In every environment it refuses Flask-Limiter's own
+``RATELIMIT_*`` settings: the throttles' limiter is set up in code (``gateway.stores.limits``).
 """
 
 from __future__ import annotations
@@ -295,6 +296,11 @@ def parse_key_encryption_keys(value) -> list[str]:
     return keys
 
 
+#: The ``RATELIMIT_*`` values Flask-Limiter records in the config of an app it was bound to
+#: (``create_app(dict(app.config))`` for a second node passes them on).
+_ratelimit_recorded = {"RATELIMIT_ENABLED": True}
+
+
 def validate_config(config: dict) -> None:
     """Refuse to start with development-only values outside development."""
     issuer = config.get("ISSUER")
@@ -311,6 +317,14 @@ def validate_config(config: dict) -> None:
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
             raise ConfigurationError(f"{name} must be whole seconds, 0 or more.")
     key_encryption_keys = parse_key_encryption_keys(config.get("KEY_ENCRYPTION_KEY"))
+    # Flask-Limiter would read them (disable the throttles, fall back to memory, add limits);
+    # what it writes back into a started app's config, as set up in code, is accepted.
+    ratelimit = sorted(name for name, value in config.items() if name.startswith("RATELIMIT_")
+                       and _ratelimit_recorded.get(name, object()) != value)
+    if ratelimit:
+        raise ConfigurationError(
+            f"{ratelimit[0]}: the rate limiter is set up in code (gateway/stores/limits.py); "
+            "tune LOGIN_THROTTLE_* and QR_LOGIN_* instead.")
     if config.get("ENV") == "development" or config.get("TESTING"):
         return
     if parts.scheme != "https":

@@ -47,6 +47,12 @@ def render_error_page(status: int, error: str | None = None, description: str | 
 def handle_http_exception(exc: HTTPException):
     if exc.code and exc.code < 400:
         return exc
+    if exc.response is not None:
+        # A page made for this refusal (Flask-Limiter's ``on_breach``: the phone's QR page).
+        return exc.response
+    if isinstance(getattr(exc, "original_exception", None), HotStoreUnavailable):
+        # Raised after the view (a limit counted in an ``after_request`` hook): still 503.
+        return handle_hot_store_unavailable(exc.original_exception)
     # Keep the exception's own headers that matter, e.g. ``Allow`` on 405 (RFC 9110 §15.5.6).
     allow = {k: v for k, v in exc.get_headers() if k.lower() == "allow"}
     if _wants_json():

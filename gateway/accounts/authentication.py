@@ -2,10 +2,14 @@
 
 Two limits over ``LOGIN_THROTTLE_WINDOW`` seconds: failures per personal ID number (guessing
 one person's password) and failures per client address (trying one password on many numbers).
-They are ``limits`` fixed windows counted in the hot store (``gateway.stores.limits``): shared
-by every node, started by the first failure, gone when the window ends. The number is in the
-counter's key only as a keyed digest; a successful sign-in clears that number's count (not the
-address's).
+They are fixed windows of the gateway's Flask-Limiter extension (``gateway.stores.limits``),
+counted in the hot store: shared by every node, started by the first failure, gone when the
+window ends. The check sits in the middle of a sign-in (the number is the one typed in the form,
+only failures count, and the same counters serve the password page, the second-factor page and
+the password asked again in "my account"), so it uses the extension's strategy
+(``limiter.limiter``): test both limits before the check, count a failure in both, and a
+successful sign-in clears that number's count (not the address's). The number is in the
+counter's key only as a keyed digest.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from __future__ import annotations
 from flask import current_app, request
 
 from ..identity.services import get_citizen_by_personal_id
-from ..stores.limits import get_rate_limiter, key_digest, limit
+from ..stores.limits import client_address, key_digest, limit, limiter
 from .passwords import check_password
 
 
@@ -22,7 +26,7 @@ class TooManyAttempts(Exception):
 
 
 def _remote_addr() -> str | None:
-    return request.remote_addr if request else None
+    return client_address() if request else None
 
 
 def _limits(personal_id: str):
@@ -39,21 +43,19 @@ def _limits(personal_id: str):
 
 
 def validate_not_throttled(personal_id: str) -> None:
-    limiter = get_rate_limiter()
     for item, identifiers in _limits(personal_id):
-        if not limiter.test(item, *identifiers):
+        if not limiter.limiter.test(item, *identifiers):
             raise TooManyAttempts()
 
 
 def record_failure(personal_id: str) -> None:
-    limiter = get_rate_limiter()
     for item, identifiers in _limits(personal_id):
-        limiter.hit(item, *identifiers)
+        limiter.limiter.hit(item, *identifiers)
 
 
 def clear_failures(personal_id: str) -> None:
     item, identifiers = _limits(personal_id)[0]
-    get_rate_limiter().clear(item, *identifiers)
+    limiter.limiter.clear(item, *identifiers)
 
 
 def authenticate(personal_id: str, password: str):

@@ -14,8 +14,12 @@ docs/domain.md §6, and where each is enforced:
 * **Only the phone that scanned it decides**: the first signed-in phone session to open the code
   claims it; another device gets a refusal.
 * **Rate limits**: codes per browser and per IP address, decisions per person
-  (``QR_LOGIN_MAX_*`` over ``QR_LOGIN_RATE_WINDOW``): ``limits`` fixed windows in the hot store
-  (``gateway.stores.limits``), the browser id in keys only as a keyed digest.
+  (``QR_LOGIN_MAX_*`` over ``QR_LOGIN_RATE_WINDOW``): fixed windows of the gateway's
+  Flask-Limiter extension, counted in the hot store (``gateway.stores.limits``), the browser id
+  in keys only as a keyed digest. Codes are counted in ``create_offer`` (the sign-in page still
+  shows the password form when refused); decisions by ``limiter.shared_limit`` on the phone's
+  ``POST`` (``qr_views``: refused with 429 before anything is decided; only a decision made
+  counts).
 
 Assurance: the desktop session's ``amr`` is ``mca`` (RFC 8176, multiple-channel) plus the phone
 session's own methods. Its ``acr`` is the lowest of what those methods reach
@@ -41,10 +45,10 @@ from ..extensions import db
 from ..identity.models import Citizen
 from ..oidc import storage
 from ..oidc.assurance import acr_rank
-from ..stores.limits import get_rate_limiter, key_digest, limit
+from ..stores.limits import client_address, key_digest, limit, limiter, per_window
 from . import qr_store
 from .assurance import get_session_acr
-from .browser import get_browser_id, start_user_session
+from .browser import current_user_session, get_browser_id, start_user_session
 from .totp import create_qr_data_uri
 
 #: Path of the phone page; the QR encodes ``ISSUER + PHONE_PATH + code``.
@@ -113,16 +117,17 @@ def create_offer(pending) -> QrOffer | None:
     """A fresh code for this browser's pending request (None without one)."""
     if pending is None:
         return None
-    browser_id, ip_address = get_browser_id(), request.remote_addr
-    limiter, window = get_rate_limiter(), _config("QR_LOGIN_RATE_WINDOW")
+    browser_id, ip_address = get_browser_id(), client_address()
+    window = _config("QR_LOGIN_RATE_WINDOW")
     limits = [(limit(_config("QR_LOGIN_MAX_PER_BROWSER"), window),
                ("qr-codes-browser", key_digest(browser_id)))]
     if ip_address:
         limits.append((limit(_config("QR_LOGIN_MAX_PER_IP"), window),
                        ("qr-codes-address", ip_address)))
     # Test first (a refused request counts nothing), then count: a race past the test loses.
-    if (not all(limiter.test(item, *ids) for item, ids in limits)
-            or not all([limiter.hit(item, *ids) for item, ids in limits])):
+    strategy = limiter.limiter
+    if (not all(strategy.test(item, *ids) for item, ids in limits)
+            or not all([strategy.hit(item, *ids) for item, ids in limits])):
         return QrOffer(error=str(_l(
             "Too many QR codes were requested from here. Sign in with your password, "
             "or wait a few minutes.")))
@@ -190,20 +195,28 @@ def open_on_phone(code: str, user_session):
     return record
 
 
+def decisions_per_window() -> str:
+    """The limit on decisions per person, as a Flask-Limiter limit string."""
+    return per_window(_config("QR_LOGIN_MAX_DECISIONS"), _config("QR_LOGIN_RATE_WINDOW"))
+
+
+def decider() -> str | None:
+    """Whose decisions a phone's request counts against: the citizen of its session."""
+    user_session = current_user_session()
+    return str(user_session.citizen_id) if user_session is not None else None
+
+
 def decide_on_phone(code: str, user_session, approve: bool):
-    """Approve (binding the code to the phone's citizen) or refuse; rate-limited per person."""
+    """Approve (binding the code to the phone's citizen) or refuse. Rate-limited per person
+    around the phone's request (``qr_views.decisions_limit``: :func:`decisions_per_window`
+    keyed by :func:`decider`)."""
     citizen_id = user_session.citizen_id
-    limiter = get_rate_limiter()
-    decisions = limit(_config("QR_LOGIN_MAX_DECISIONS"), _config("QR_LOGIN_RATE_WINDOW"))
-    if not limiter.test(decisions, "qr-decisions", str(citizen_id)):
-        raise QrRateLimited()
     record = open_on_phone(code, user_session)
     if not qr_store.decide_qr_login(record, phone_sid=user_session.sid, citizen_id=citizen_id,
                                    approve=approve, acr=user_session.acr,
                                    amr=list(user_session.amr or [])):
         _find_live(code, user_session)
         raise QrUsed()
-    limiter.hit(decisions, "qr-decisions", str(citizen_id))
     return record
 
 

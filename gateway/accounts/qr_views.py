@@ -6,11 +6,12 @@ that shows the code. Phone: ``/m/qr/<code>``, the page the QR code opens.
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, jsonify, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from ..errors import render_error_page
 from ..observability import metrics
+from ..stores.limits import limiter
 from . import qr_login
 from .browser import current_user_session, session_citizen
 from .forms import LogoutForm
@@ -69,7 +70,23 @@ def phone(code):
                            context=qr_login.describe_request(record))
 
 
+def _too_many_decisions(request_limit):
+    """Flask-Limiter's breach response for :data:`decisions_limit`: the phone's refusal page."""
+    return make_response(_refusal(qr_login.QrRateLimited()))
+
+
+#: Decisions per person: tested before the view runs (over the limit: 429 and nothing decided),
+#: counted after it only when a decision was made (200). A phone without a session is only sent
+#: to sign in, so it is not limited here.
+decisions_limit = limiter.shared_limit(
+    qr_login.decisions_per_window, scope="qr-decisions", key_func=qr_login.decider,
+    methods=["POST"], exempt_when=lambda: qr_login.decider() is None,
+    deduct_when=lambda response: response.status_code == 200, on_breach=_too_many_decisions,
+)
+
+
 @bp.post("/m/qr/<path:code>")
+@decisions_limit
 def phone_decide(code):
     user_session = _phone_session(code)
     if user_session is None:

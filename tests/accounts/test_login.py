@@ -243,3 +243,28 @@ def test_signout_without_csrf_refused(browser, factory):
 def test_login_with_expired_interaction_error_page(client):
     response = client.get("/login?interaction=expired-or-unknown")
     assert response.status_code == 400 and "Location" not in response.headers
+
+
+@pytest.mark.parametrize("setting", [{"RATELIMIT_ENABLED": False},
+                                     {"RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True},
+                                     {"RATELIMIT_STORAGE_URI": "memory://"},
+                                     {"RATELIMIT_DEFAULT": "1 per day"},
+                                     {"RATELIMIT_STRATEGY": "moving-window"}])
+def test_flask_limiter_settings_are_refused_at_start_up(tmp_path, setting):
+    """The throttles' limiter is set up in code: a ``RATELIMIT_*`` setting (which Flask-Limiter
+    would read, e.g. to switch the throttles off) stops ``create_app``."""
+    from gateway import create_app
+    from gateway.config import ConfigurationError
+
+    with pytest.raises(ConfigurationError, match=next(iter(setting))):
+        create_app({"TESTING": True, "ISSUER": "https://id.example", "SECRET_KEY": "k" * 40,
+                    "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'x.db'}", **setting})
+
+
+def test_a_second_node_made_from_a_started_apps_config_starts(app):
+    """What Flask-Limiter wrote into a started app's config is what the code set: accepted."""
+    from gateway import create_app
+
+    assert app.config["RATELIMIT_ENABLED"] is True
+    other_node = create_app(dict(app.config))
+    assert other_node.test_client().get("/login").status_code == 200

@@ -367,7 +367,25 @@ def test_phone_decisions_are_rate_limited_per_person(app, rp, phone, factory):
     second = Desktop(RelyingParty(app.test_client(), rp.reg))
     response = decide(phone, second)
     assert response.status_code == 429
+    assert 'data-testid="qr-message"' in _html(response)  # the phone's page, not a bare 429
+    assert "Có quá nhiều lượt đăng nhập bằng mã QR" in _html(response)
     assert record_of(app, second.code).status == "scanned"
+
+
+def test_only_decisions_made_count_against_the_limit(app, rp, phone):
+    """A refused decision (a code already decided: 409) counts nothing; the limit is per person
+    and counts the decisions actually made."""
+    app.config["QR_LOGIN_MAX_DECISIONS"] = 2
+    first = Desktop(rp)
+    page = open_on_phone(phone, first)
+    assert decide(phone, first, "deny").status_code == 200
+    again = phone.post(urlsplit(first.qr_url).path,
+                       data={"csrf_token": _csrf(_html(page)), "decision": "approve"})
+    assert again.status_code == 409 and record_of(app, first.code).status == "denied"
+    second = Desktop(RelyingParty(app.test_client(), rp.reg))
+    assert decide(phone, second, "deny").status_code == 200  # the 409 was not counted
+    third = Desktop(RelyingParty(app.test_client(), rp.reg))
+    assert decide(phone, third).status_code == 429
 
 
 def _step_up_phone(phone, secret, clock):
