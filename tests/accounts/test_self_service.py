@@ -176,6 +176,8 @@ def test_remove_second_factor_needs_the_password(app, factory, clock):
                       {"action": "remove", "password": "Wrong-password-1"})
     assert wrong.status_code == 401
     assert "The password is wrong." in html(wrong)
+    assert 'aria-invalid="true" aria-describedby="password_error"' in html(wrong)
+    assert '<div id="password_error" class="error" role="alert">' in html(wrong)
     missing = post_form(http, "/account/security", "/account/security",
                         {"action": "remove"})
     assert missing.status_code == 400

@@ -103,7 +103,7 @@ class KeyboardUser:
         self.counted_here = 0
 
     def tab_to(self, selector: str) -> None:
-        """Tab (Shift+Tab once the end is passed) until the focus is on ``selector``, checking
+        """Tab until the focus is on ``selector``, checking
         every element the focus passes."""
         page = self.page
         seen = []
