@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pyotp
 import pytest
 from playwright.sync_api import Page, expect
 
@@ -102,6 +103,11 @@ class KeyboardUser:
         self.visited.append(page.url)
         self.counted_here = 0
 
+    def press(self, key: str) -> None:
+        """``key`` on the focused control, which loads another page (or the same one again)."""
+        with self.page.expect_navigation():
+            self.page.keyboard.press(key)
+
     def tab_to(self, selector: str) -> None:
         """Tab until the focus is on ``selector``, checking
         every element the focus passes."""
@@ -137,39 +143,50 @@ class KeyboardUser:
         self.counted_here = page.evaluate("window.__kb.focused.size")
 
 
-def test_keyboard_only_sign_in_consent_sign_out_at_200_percent_text_320px(demo, browser):
-    citizen = demo.citizens[0]
+def _keyboard_page(browser) -> Page:
     context = browser.new_context(locale="vi-VN", viewport={"width": WIDTH, "height": 640})
     context.set_default_timeout(BROWSER_TIMEOUT)
     page = context.new_page()
     cdp = context.new_cdp_session(page)
     cdp.send("Page.setFontSizes", {"fontSizes": {"standard": FONT_SIZE_PX, "fixed": 26}})
+    return page
+
+
+def _sign_in_from_province_portal(user: KeyboardUser, demo, citizen: dict) -> None:
+    page = user.page
+    page.goto(demo.province_url)  # typing the address
+    user.arrive(f"{demo.province_url}/")
+    expect(page.get_by_test_id("sign-in")).to_be_visible()
+    user.tab_to("[data-testid=sign-in]")
+    user.press("Enter")
+
+    user.arrive(f"{demo.gateway_url}/login?**")
+    user.tab_to("#personal_id")
+    page.keyboard.type(citizen["personal_id"])
+    page.keyboard.press("Tab")
+    user.tab_to("#password")
+    page.keyboard.type(citizen["password"])
+    user.tab_to("form:has(#password) button[type=submit]")
+    user.press("Enter")
+
+
+def test_keyboard_only_sign_in_consent_sign_out_at_200_percent_text_320px(demo, browser):
+    citizen = demo.citizens[0]
+    page = _keyboard_page(browser)
+    context = page.context
     user = KeyboardUser(page)
     try:
-        page.goto(demo.province_url)  # typing the address
-        user.arrive(f"{demo.province_url}/")
-        expect(page.get_by_test_id("sign-in")).to_be_visible()
-        user.tab_to("[data-testid=sign-in]")
-        page.keyboard.press("Enter")
-
-        user.arrive(f"{demo.gateway_url}/login?**")
-        user.tab_to("#personal_id")
-        page.keyboard.type(citizen["personal_id"])
-        page.keyboard.press("Tab")
-        user.tab_to("#password")
-        page.keyboard.type(citizen["password"])
-        user.tab_to("form:has(#password) button[type=submit]")
-        page.keyboard.press("Enter")
+        _sign_in_from_province_portal(user, demo, citizen)
 
         user.arrive(f"{demo.gateway_url}/consent?**")
         expect(page.get_by_role("heading", level=1)).to_have_text("Đồng ý chia sẻ thông tin")
         user.tab_to("button[name=decision][value=allow]")
-        page.keyboard.press("Space")
+        user.press("Space")
 
         user.arrive(f"{demo.province_url}/")
         expect(page.get_by_test_id("claim-name")).to_have_text(citizen["name"])
         user.tab_to("[data-testid=sign-out]")
-        page.keyboard.press("Enter")
+        user.press("Enter")
 
         # RP-initiated logout with id_token_hint: the gateway signs out and sends the browser
         # back (through its signed-out page when a portal has a front-channel logout URI).
@@ -182,3 +199,38 @@ def test_keyboard_only_sign_in_consent_sign_out_at_200_percent_text_320px(demo, 
         assert user.checked >= 20, user.checked
     finally:
         context.close()
+
+
+def test_keyboard_only_qr_alternative_and_authenticator_set_up(demo, browser):
+    """The QR sign-in's controls are reached with Tab on the sign-in page; after signing in, the
+    authenticator app is set up with the keyboard alone (the key is read off the screen)."""
+    citizen = demo.citizens[2]
+    page = _keyboard_page(browser)
+    user = KeyboardUser(page)
+    try:
+        page.goto(f"{demo.province_url}/login")
+        user.arrive(f"{demo.gateway_url}/login?**")
+        expect(page.get_by_test_id("qr-login")).to_be_visible()
+        user.tab_to("[data-testid=qr-url]")
+        user.tab_to("#qr-complete button")
+
+        _sign_in_from_province_portal(user, demo, citizen)
+        user.arrive(f"{demo.gateway_url}/consent?**")
+        user.tab_to("button[name=decision][value=allow]")
+        user.press("Enter")
+        user.arrive(f"{demo.province_url}/")
+        expect(page.get_by_test_id("sign-out")).to_be_visible()
+
+        page.goto(f"{demo.gateway_url}/account/security")  # typing the address
+        user.arrive(f"{demo.gateway_url}/account/security")
+        user.tab_to("form:has(input[value=start]) button")
+        user.press("Enter")
+        user.arrive(f"{demo.gateway_url}/account/security")
+        secret = page.locator("code.secret").inner_text().strip()
+        user.tab_to("#code")
+        page.keyboard.type(pyotp.TOTP(secret).now())
+        user.press("Enter")  # submits the form the field is in
+        user.arrive(f"{demo.gateway_url}/account/security")
+        expect(page.locator(".recovery-codes code")).to_have_count(10)
+    finally:
+        page.context.close()
