@@ -26,7 +26,12 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from tests.live.conftest import BROWSER_TIMEOUT, REPO_ROOT
-from tests.live.test_sso_browser import ALLOW_BUTTON, PASSWORD_FIELD, SUBMIT_BUTTON
+from tests.live.test_sso_browser import (
+    ALLOW_BUTTON,
+    LOGOUT_CONFIRM_BUTTON,
+    PASSWORD_FIELD,
+    SUBMIT_BUTTON,
+)
 
 CHROMIUM = Path("/usr/bin/chromium")  # the same browser the ``browser`` fixture launches
 AXE = REPO_ROOT / "node_modules" / "axe-core" / "axe.min.js"
@@ -224,7 +229,8 @@ def audit(request) -> Audit:
 @pytest.mark.parametrize("lang", LANGUAGES)
 def test_gateway_pages_signed_out(demo, browser, lang, audit):
     """Home, sign-in (alone, for a portal with the QR alternative, and with errors), sign-up
-    (and its errors), sign-out with nobody signed in, and the error pages."""
+    (and its errors), sign-out with nobody signed in, the error pages, and signing out at the
+    gateway (the question and the signed-out page)."""
     context = _new_context(browser)
     try:
         page = context.new_page()
@@ -249,6 +255,16 @@ def test_gateway_pages_signed_out(demo, browser, lang, audit):
         page.goto(_authorize_url(context, demo.province_url))
         expect(page.get_by_test_id("qr-login")).to_be_visible()
         audit.check(page, "sign-in for the province portal, QR alternative")
+
+        # A session of its own, ended at the gateway: the question, then the signed-out page.
+        person = _account(demo, PORTAL_PERSON_ID)
+        page.goto(f"{demo.gateway_url}/login")
+        _sign_in(page, person["personal_id"], person["password"])
+        page.goto(f"{demo.gateway_url}/logout")
+        audit.check(page, "sign-out question, signed in")
+        page.locator(LOGOUT_CONFIRM_BUTTON).click()
+        expect(page.locator(LOGOUT_CONFIRM_BUTTON)).to_have_count(0)
+        audit.check(page, "signed out at the gateway")
     finally:
         context.close()
     audit.assert_clean()
