@@ -9,7 +9,9 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 FLASK  := $(BIN)/flask --app gateway
 
-.PHONY: install translations chromium demo test test-sqlite test-postgresql lint clean
+AXE    := node_modules/axe-core/axe.min.js
+
+.PHONY: install translations chromium axe demo test test-sqlite test-postgresql lint clean
 
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -32,6 +34,15 @@ chromium:
 		sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	else echo "chromium not installed: browser tests will be skipped"; fi
 
+# axe-core (npm, pinned by package-lock.json) for the accessibility audit of the browser tests
+# (docs/accessibility.md). Without npm the audit's tests skip, saying so.
+$(AXE): package.json package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+		npm ci --no-audit --no-fund --silent && touch $@; \
+	else echo "npm not installed: the accessibility audit (tests/live/test_a11y_browser.py) will be skipped"; fi
+
+axe: $(AXE)
+
 demo: install
 	$(BIN)/python -m clients.demo
 
@@ -40,12 +51,12 @@ lint: $(STAMP)
 	$(BIN)/lint-imports
 
 # Two runs, one after the other: the storage the app fixture uses is the difference.
-test: install chromium lint
+test: install chromium axe lint
 	@$(MAKE) --no-print-directory test-sqlite
 	@$(MAKE) --no-print-directory test-postgresql
 
 # Every test, the live and browser ones included; the app fixture on a new SQLite file per test.
-test-sqlite: install
+test-sqlite: install axe
 	@echo "== test run 1/2: SQLite (a new database file per test), live and browser tests included =="
 	GATEWAY_TEST_DATABASE=sqlite $(BIN)/python -m pytest
 
@@ -58,4 +69,4 @@ test-postgresql: install
 	GATEWAY_TEST_DATABASE=postgresql $(BIN)/python -m pytest -m "not live"
 
 clean:
-	rm -rf $(VENV) instance .pytest_cache
+	rm -rf $(VENV) instance .pytest_cache node_modules

@@ -80,6 +80,8 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(self_service_bp)
     app.register_blueprint(qr_login_bp)
     app.register_blueprint(enrolment_bp)
+    # Browsers ask every site for /favicon.ico: the emblem, rather than a 404 on every page.
+    app.add_url_rule("/favicon.ico", "favicon", lambda: app.send_static_file("favicon.ico"))
     cli.init_app(app)
 
     if app.config.get("TRUSTED_PROXY_COUNT"):

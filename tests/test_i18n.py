@@ -233,6 +233,38 @@ def test_consent_page_in_vietnamese_names_agency_and_lists_claims(rp):
     assert re.search(r'name="decision" value="deny"[^>]*>Từ chối<', html)
 
 
+def test_consent_page_no_business_line_for_a_person_without_a_business(client, factory):
+    """Issue 12: "Doanh nghiệp bạn đại diện" was listed for a person who represents no
+    business (no "act for whom?" choice, so no business claim is released)."""
+    reg = factory.oauth_client(scope="openid profile organisation")
+    rp = RelyingParty(client, reg, factory.citizen())
+    _, response = rp.authorize(scope="openid profile organisation")
+    response = rp.login(response.headers["Location"])
+    location = rp.http.get(response.headers["Location"]).headers["Location"]
+    html = _page(rp.http.get(location))
+    assert "Đồng ý chia sẻ thông tin" in html
+    assert "Họ, chữ đệm và tên; ngày, tháng, năm sinh; giới tính" in html
+    assert "Doanh nghiệp" not in html and "mã số thuế" not in html
+    assert not re.search(r"<li[^>]*>\s*</li>", html)
+
+
+def test_logout_with_nobody_signed_in_says_so_with_the_way_on(client):
+    """Issue 12: GET /logout asked "Bạn muốn đăng xuất?" of a browser signed in nowhere."""
+    for lang, title in (("vi", "Bạn chưa đăng nhập"), ("en", "You are not signed in")):
+        html = _page(client.get(f"/logout?lang={lang}"))
+        assert _lang(html) == lang
+        assert f'<h1 id="page-title">{title}</h1>' in html
+        assert 'name="confirm"' not in html
+        assert 'href="/login"' in html and 'href="/"' in html
+
+
+def test_favicon_served(client):
+    """Issue 12: /favicon.ico was a 404 on every page view."""
+    with client.get("/favicon.ico") as response:  # a file response: closed after reading
+        assert response.status_code == 200
+        assert response.data[:4] == b"\x00\x00\x01\x00"  # an ICO file
+
+
 # -- Error pages ---------------------------------------------------------------------------------
 
 def test_error_page_unregistered_redirect_uri_vietnamese_by_default(rp):
@@ -333,8 +365,12 @@ def test_vi_po_placeholders_and_markup_kept():
     assert problems == []
     for message in catalog:
         if message.id:
-            assert re.findall(r"</?\w+>", message.id) == re.findall(r"</?\w+>", message.string), (
-                message.id)
+            # A plural message (ngettext) has a tuple of forms: each keeps the markup.
+            strings = message.string if isinstance(message.string, tuple | list) \
+                else [message.string]
+            for string in strings:
+                assert re.findall(r"</?\w+>", _msgid(message.id)) == \
+                    re.findall(r"</?\w+>", string), message.id
 
 
 def test_compiled_catalogue_is_current():

@@ -268,6 +268,19 @@ def bad_request(error):
                            title_key="bad_request_title", error=None), 400
 
 
+@bp.app_errorhandler(404)
+def not_found(error):
+    """The portal's own page, in the visitor's language (not Flask's English one)."""
+    return render_template("portal/error.html", message_key="not_found",
+                           title_key="not_found_title", error=None, retry=False), 404
+
+
+@bp.get("/favicon.ico")
+def favicon():
+    """Browsers ask every site for /favicon.ico: the kit's icon, rather than a 404."""
+    return bp.send_static_file("favicon.ico")
+
+
 def _error_page(message_key: str, status: int, error: str | None = None):
     return render_template(
         "portal/error.html", message_key=message_key, title_key="error_title", error=error

@@ -152,6 +152,9 @@ def end_session():
         g.ui_locales = locale
     if end_session_request.needs_confirmation:
         if request.form.get("confirm") != "yes":
+            if get_ports().sessions.get_current() is None:
+                # Nobody is signed in here: nothing to confirm. Say so, with the way on.
+                return render_template("accounts/not_signed_in.html")
             return render_template(
                 "accounts/logout_confirm.html", client=end_session_request.client
             )

@@ -161,6 +161,10 @@ def test_wrong_or_replayed_totp_code_is_refused(rp, clock):
     page = rp.http.get(location).get_data(as_text=True)
     wrong = rp.http.post(location, data={"csrf_token": _csrf(page), "code": "000000"})
     assert wrong.status_code == 401
+    # The error is tied to its field (WCAG 3.3.1, 1.3.1): named by the field's aria-describedby.
+    body = wrong.get_data(as_text=True)
+    assert 'aria-invalid="true" aria-describedby="code_error"' in body
+    assert '<div id="code_error" class="error" role="alert">' in body
     # The code used at enrolment, in the same time step: refused as a replay.
     replay = rp.http.post(location, data={"csrf_token": _csrf(page), "code": _otp(secret, clock)})
     assert replay.status_code == 401

@@ -176,6 +176,8 @@ def test_remove_second_factor_needs_the_password(app, factory, clock):
                       {"action": "remove", "password": "Wrong-password-1"})
     assert wrong.status_code == 401
     assert "The password is wrong." in html(wrong)
+    assert 'aria-invalid="true" aria-describedby="password_error"' in html(wrong)
+    assert '<div id="password_error" class="error" role="alert">' in html(wrong)
     missing = post_form(http, "/account/security", "/account/security",
                         {"action": "remove"})
     assert missing.status_code == 400
@@ -229,6 +231,20 @@ def test_agencies_list_each_client_with_its_claims_and_last_use(app, rp):
     assert "Your email address" in page
     assert "Your personal ID number" not in page
     assert "Last received data" in page and "never" not in page
+
+
+def test_agencies_words_for_every_scope_no_empty_bullet_and_plural_count(app, factory):
+    """Issue 12: the ``organisation`` scope had no words (an empty bullet), and the overview
+    said "1 agencies"."""
+    reg = factory.oauth_client(scope="openid profile organisation")
+    rp = RelyingParty(app.test_client(), reg, factory.citizen())
+    rp.sign_in_and_get_tokens(scope="openid profile organisation")
+    page = html(rp.http.get("/account/agencies?lang=en"))
+    assert '<li data-scope="organisation">The business you act for, when you choose one' in page
+    assert not re.search(r"<li[^>]*>\s*</li>", page)
+    overview = html(rp.http.get("/account?lang=en"))
+    assert "You share data with 1 agency." in overview
+    assert "1 agencies" not in overview
 
 
 def test_agencies_empty_when_no_consent(app, factory):

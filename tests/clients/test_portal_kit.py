@@ -148,6 +148,29 @@ def test_language_switch_shows_english(client):
     assert EN["sign_in"] in html
 
 
+def test_unknown_page_is_the_portals_own_404_in_the_visitors_language(client):
+    response = client.get("/no-such-page")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 404
+    assert '<html lang="vi">' in html and VI["not_found_title"] in html
+    client.get("/lang/en?next=/")
+    html = client.get("/no-such-page").get_data(as_text=True)
+    assert '<html lang="en">' in html and EN["not_found_title"] in html
+
+
+def test_favicon_served(client):
+    with client.get("/favicon.ico") as response:  # a file response: closed after reading
+        assert response.status_code == 200
+        assert response.data[:4] == b"\x00\x00\x01\x00"  # an ICO file
+
+
+def test_font_buttons_accessible_name_starts_with_their_visible_text(client):
+    """WCAG 2.5.3 Label in Name: "A-" is read as "A- Giảm cỡ chữ", not only "Giảm cỡ chữ"."""
+    html = client.get("/").get_data(as_text=True)
+    assert f'A-<span class="visually-hidden"> {VI["font_smaller"]}</span>' in html
+    assert "aria-label=\"" + VI["font_smaller"] not in html
+
+
 @pytest.mark.parametrize(
     "next_path", ["//evil.example/", "https://evil.example/", "/\\evil.example", "evil"]
 )
