@@ -53,5 +53,6 @@ def revoke_consent(citizen, client_id: str) -> bool:
     if result.rowcount != 1:
         db.session.rollback()
         return False
-    token_store.revoke_tokens_for(citizen.id, client_id)  # commits the deletion with it
+    token_store.revoke_tokens_for(citizen.id, client_id)
+    db.session.commit()  # the deletion and the revocations together
     return True

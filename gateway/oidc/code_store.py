@@ -10,9 +10,10 @@ exactly one gets it. The winner leaves
   those tokens can: the refresh tokens' absolute lifetime when ``offline_access`` was granted,
   else the access token's lifetime;
 - a **grant** row in the database (``AuthorizationCode``, added to the caller's unit of work,
-  which commits it with the tokens): what the sign-in was (``auth_time``, ``acr``, ``amr``,
-  ``sid``, the ``claims`` request, the business acted for, the resource), read again by every
-  refresh, by introspection and by ``revoke_tokens_from_code``.
+  which commits it with the tokens; read back as a :class:`Grant` value): what the sign-in was
+  (``auth_time``, ``acr``, ``amr``, ``sid``, the ``claims`` request, the business acted for,
+  the resource), read again by every refresh, by introspection and by
+  ``revoke_tokens_from_code``.
 
 The ``nonce`` (OIDC Core §3.1.2.1) and PKCE ``code_challenge`` (RFC 9700 §2.1.1: a constant one
 protects nothing) of every code are remembered per client for ``ID_TOKEN_LIFETIME`` seconds, the
@@ -67,6 +68,27 @@ class IssuedCode(CodeSignInMixin):
     expires_at: int = 0
 
 
+@dataclass
+class Grant(IssuedCode):
+    """What a redeemed code became (the ``authorization_codes`` row, as a value): the sign-in
+    its tokens rest on. ``id`` names it in the tokens (``authorization_code_id``)."""
+
+    id: int = 0
+    used_at: int | None = None
+
+
+_GRANT_FIELDS = [f.name for f in dataclasses.fields(Grant)]
+
+
+def _grant(row: AuthorizationCode | None) -> Grant | None:
+    return None if row is None else Grant(**{name: getattr(row, name) for name in _GRANT_FIELDS})
+
+
+def get_grant(grant_id: int | None) -> Grant | None:
+    """The grant ``grant_id`` (a token's ``authorization_code_id``), or None."""
+    return None if grant_id is None else _grant(db.session.get(AuthorizationCode, grant_id))
+
+
 def _replay_key(client_id: str, value: str) -> str:
     return f"{client_id}:{digest(value)}"
 
@@ -107,7 +129,7 @@ def get_authorization_code(code: str | None) -> IssuedCode | None:
     return record if now() < record.expires_at else None
 
 
-def redeem_authorization_code(record: IssuedCode) -> AuthorizationCode | None:
+def redeem_authorization_code(record: IssuedCode) -> Grant | None:
     """Take the code (single use, atomic) and return its grant, added to the caller's unit of
     work; None if another request redeemed it first. Hot store writes come first, so the
     caller's session holds no uncommitted write while they run."""
@@ -120,21 +142,21 @@ def redeem_authorization_code(record: IssuedCode) -> AuthorizationCode | None:
     store.put(TOMBSTONES, record.code_digest, record.client_id,
               keep + config["AUTHORIZATION_CODE_LIFETIME"])
     values = dataclasses.asdict(record)
-    grant = AuthorizationCode(**values, used_at=now())
-    db.session.add(grant)
+    row = AuthorizationCode(**values, used_at=now())
+    db.session.add(row)
     db.session.flush()  # its id names the tokens' grant
-    return grant
+    return _grant(row)
 
 
-def find_grant(code: str | None, client_id: str) -> AuthorizationCode | None:
+def find_grant(code: str | None, client_id: str) -> Grant | None:
     """The grant a redeemed code of ``client_id`` became, while its tombstone lives (a replay)."""
     if not code or not isinstance(code, str) or len(code) > MAX_CODE_LENGTH:
         return None
     code_digest = digest(code)
     if get_hot_store().get(TOMBSTONES, code_digest) != client_id:
         return None
-    return db.session.scalar(
-        select(AuthorizationCode).where(AuthorizationCode.code_digest == code_digest))
+    return _grant(db.session.scalar(
+        select(AuthorizationCode).where(AuthorizationCode.code_digest == code_digest)))
 
 
 def exists_nonce(client_id: str | None, nonce: str) -> bool:

@@ -26,7 +26,7 @@ from authlib.oidc.core.grants import OpenIDCode as _OpenIDCode
 from flask import current_app
 
 from ..clock import now
-from . import code_store, keys, resources, session_store, token_store
+from . import code_store, keys, resources, session_store, storage, token_store
 from .access_tokens import OFFLINE_ACCESS, TokenIssuingMixin
 from .claims import (
     ID_TOKEN_CLAIMS,
@@ -119,6 +119,7 @@ class AuthorizationCodeGrant(TokenIssuingMixin, grants.AuthorizationCodeGrant):
             grant = code_store.find_grant(code, client.client_id)
             if grant is not None:
                 token_store.revoke_tokens_from_code(grant)
+                storage.commit()  # before the error answer, whose request is rolled back
             return None
         if record.client_id != client.client_id:
             return None

@@ -279,7 +279,8 @@ class Token(db.Model):
 
     Tokens issued from one authorization code, and those issued by refreshing them, form a
     *family* (``family_id``): a refresh token is rotated on every use (``refresh_token_used_at``)
-    and reusing a rotated one revokes the whole family (RFC 9700 §4.14.2)."""
+    and reusing a rotated one revokes the whole family (RFC 9700 §4.14.2). Read as
+    ``token_store.StoredToken`` values."""
 
     __tablename__ = "tokens"
 
@@ -314,62 +315,6 @@ class Token(db.Model):
     #: The resource indicator the access token is for (RFC 8707): its ``aud``; None for the
     #: client's own ``client_id``. Kept by the refresh tokens of the family.
     resource: Mapped[str | None] = mapped_column(Text)
-
-    # authlib.oauth2.rfc6749.TokenMixin
-    def check_client(self, client) -> bool:
-        return self.client_id == client.get_client_id()
-
-    def get_scope(self) -> str:
-        return self.scope
-
-    def get_expires_in(self) -> int:
-        return self.expires_in
-
-    def get_expires_at(self) -> int:
-        return self.issued_at + self.expires_in
-
-    def is_revoked(self) -> bool:
-        return self.revoked_at is not None
-
-    def is_expired(self) -> bool:
-        from ..clock import now
-
-        return now() >= self.get_expires_at()
-
-    def get_user(self):
-        from .ports import get_ports
-
-        return get_ports().accounts.find_account(self.citizen_id, self.get_representation_id())
-
-    def get_client(self):
-        return db.session.scalar(
-            db.select(OAuth2Client).where(OAuth2Client.client_id == self.client_id)
-        )
-
-    def get_refresh_expires_at(self) -> int | None:
-        """When the refresh token stops working: idle and absolute lifetimes (config)."""
-        from flask import current_app
-
-        if self.refresh_token_digest is None:
-            return None
-        config = current_app.config
-        return min(self.issued_at + config["REFRESH_TOKEN_IDLE_SECONDS"],
-                   (self.family_issued_at or self.issued_at)
-                   + config["REFRESH_TOKEN_ABSOLUTE_SECONDS"])
-
-    def get_claims_request(self) -> dict | None:
-        """The ``claims`` request of the authorization that issued this token, if any."""
-        if self.authorization_code_id is None:
-            return None
-        code = db.session.get(AuthorizationCode, self.authorization_code_id)
-        return code.claims if code is not None else None
-
-    def get_representation_id(self) -> int | None:
-        """The representation chosen at sign-in for the authorization behind this token."""
-        if self.authorization_code_id is None:
-            return None
-        code = db.session.get(AuthorizationCode, self.authorization_code_id)
-        return code.representation_id if code is not None else None
 
 
 # -- single logout (OpenID Connect Back-Channel Logout 1.0, Front-Channel Logout 1.0) -----------

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from authlib.oauth2.rfc6749 import InvalidGrantError, InvalidScopeError, grants, scope_to_list
 
-from . import resources, token_store
+from . import resources, storage, token_store
 from .access_tokens import TokenIssuingMixin
 from .grants import AuthorizationCodeGrant, OpenIDCode
 
@@ -37,6 +37,7 @@ class RefreshTokenGrant(TokenIssuingMixin, grants.RefreshTokenGrant):
         if record.refresh_token_used_at is not None:
             # RFC 9700 §4.14.2: a rotated token came back, so two parties hold the family.
             token_store.revoke_token_family(record.family_id)
+            storage.commit()  # before the error answer, whose request is rolled back
             return None
         if not token_store.check_refresh_token_usable(record):
             return None
@@ -77,6 +78,7 @@ class RefreshTokenGrant(TokenIssuingMixin, grants.RefreshTokenGrant):
         record = self.request.refresh_token
         if not token_store.rotate_refresh_token(record):
             token_store.revoke_token_family(record.family_id)
+            storage.commit()
             raise InvalidGrantError("Invalid 'refresh_token' in request.")
         return super().create_token_response()
 

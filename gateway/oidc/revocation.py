@@ -16,7 +16,7 @@ from authlib.oauth2.rfc6749 import InvalidRequestError
 from authlib.oauth2.rfc6749 import UnsupportedTokenTypeError as _UnsupportedTokenTypeError
 from authlib.oauth2.rfc7009 import RevocationEndpoint as _RevocationEndpoint
 
-from . import token_store
+from . import storage, token_store
 from .grants import AuthorizationCodeGrant
 
 #: Client authentication methods at the revocation (and introspection) endpoint.
@@ -49,3 +49,4 @@ class RevocationEndpoint(_RevocationEndpoint):
     def revoke_token(self, token, request):
         record, kind = token
         token_store.revoke_token(record, kind)
+        storage.commit()

@@ -116,6 +116,9 @@ class AuthorizationServer(_FlaskAuthorizationServer):
         logout.record_participant(code.sid if code is not None else None,
                                   request.client.client_id,
                                   request.user.id if request.user else None)
+        # The token request's unit of work: the grant a code became, the rotated refresh
+        # token, the new tokens and the participation, in one commit.
+        storage.commit()
 
     def create_oauth2_request(self, request):
         # Resumed requests (after sign-in or consent) arrive already built from stored params.

@@ -29,11 +29,11 @@ from dataclasses import dataclass, field
 
 from flask import current_app
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 
 from ..clock import now
 from ..extensions import db
 from ..stores.hot import get_hot_store
+from ..stores.sql import dialect_insert
 from . import token_store
 from .models import SessionEnding, digest
 
@@ -219,9 +219,7 @@ def claim_ending(session: SsoSession, *, reason: str, ended_at: int | None = Non
     out the second it did) and revoke its tokens, in the caller's unit of work (not committed).
     ``INSERT .. ON CONFLICT DO NOTHING`` on the ``sid``: of two requests or workers ending one
     session only one gets True (on PostgreSQL the other waits for the winner's commit)."""
-    dialect = db.engine.dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = (insert(SessionEnding)
+    statement = (dialect_insert(SessionEnding)
                  .values(sid=session.sid, citizen_id=session.citizen_id or None,
                          reason=reason, ended_at=now() if ended_at is None else ended_at)
                  .on_conflict_do_nothing(index_elements=["sid"])

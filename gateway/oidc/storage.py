@@ -13,11 +13,11 @@ import secrets
 
 from flask import current_app
 from sqlalchemy import delete, select, update
-from sqlalchemy.exc import IntegrityError
 
 from ..clock import now
 from ..extensions import db
 from ..stores.hot import get_hot_store
+from ..stores.sql import dialect_insert
 from .models import (
     AuthorizationCode,
     InitialAccessToken,
@@ -117,21 +117,16 @@ def record_client_assertion_jti(client_id: str, jti: str, expires_at: int) -> bo
 
 
 def record_session_participant(sid: str | None, client_id: str, citizen_id: int | None) -> None:
-    """Remember that ``client_id`` received tokens in session ``sid`` (once per pair)."""
+    """Remember that ``client_id`` received tokens in session ``sid`` (once per pair: ``ON
+    CONFLICT DO NOTHING``, so a concurrent token request for the same pair is no error), in the
+    caller's unit of work."""
     if not sid or citizen_id is None:
         return
-    exists = db.session.scalar(
-        select(SessionParticipant.id).where(SessionParticipant.sid == sid,
-                                            SessionParticipant.client_id == client_id)
+    db.session.execute(
+        dialect_insert(SessionParticipant)
+        .values(sid=sid, client_id=client_id, citizen_id=citizen_id, created_at=now())
+        .on_conflict_do_nothing(index_elements=["sid", "client_id"])
     )
-    if exists is not None:
-        return
-    db.session.add(SessionParticipant(sid=sid, client_id=client_id, citizen_id=citizen_id,
-                                      created_at=now()))
-    try:
-        db.session.commit()
-    except IntegrityError:  # a concurrent token request for the same pair won
-        db.session.rollback()
 
 
 def get_session_participants(sid: str) -> list[SessionParticipant]:

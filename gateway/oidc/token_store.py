@@ -6,27 +6,118 @@ short-lived state (codes, sessions, pending interactions) and from clients. Only
 digests of token strings are stored. Compare-and-set updates make single use safe under
 concurrency (of two refreshes racing, one wins; the loser is a reuse).
 
-Revocations commit at once: a replayed code or refresh token revokes what it issued even though
-the request that found it then fails. tests/oidc/test_token_store.py is the contract.
+Values in and out are :class:`StoredToken` dataclasses (Authlib's ``TokenMixin`` through its
+methods), never ORM rows. Nothing here commits: the caller's unit of work does — the token
+endpoint once the response is ready (``server.save_token``), and a request that finds a replay
+commits the revocation before it answers with the error (a failing request's session is rolled
+back). tests/oidc/test_token_store.py is the contract.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import secrets
+from dataclasses import dataclass
 
 from flask import current_app
 from sqlalchemy import delete, func, select, update
 
 from ..clock import now
 from ..extensions import db
-from .models import AuthorizationCode, Token, digest
+from . import code_store
+from .models import OAuth2Client, Token, digest
+
+
+@dataclass
+class StoredToken:
+    """An access token and, for offline access, a refresh token, as stored (digests only)."""
+
+    id: int
+    access_token_digest: str
+    client_id: str
+    issued_at: int
+    expires_in: int
+    refresh_token_digest: str | None = None
+    citizen_id: int | None = None
+    #: The grant (``code_store.Grant``) the family started from; None for client credentials.
+    authorization_code_id: int | None = None
+    sid: str | None = None
+    token_type: str = "Bearer"
+    scope: str = ""
+    revoked_at: int | None = None
+    family_id: str | None = None
+    parent_id: int | None = None
+    family_issued_at: int | None = None
+    grant_scope: str | None = None
+    refresh_token_used_at: int | None = None
+    access_token_format: str = "opaque"
+    resource: str | None = None
+
+    # authlib.oauth2.rfc6749.TokenMixin
+    def check_client(self, client) -> bool:
+        return self.client_id == client.get_client_id()
+
+    def get_scope(self) -> str:
+        return self.scope
+
+    def get_expires_in(self) -> int:
+        return self.expires_in
+
+    def get_expires_at(self) -> int:
+        return self.issued_at + self.expires_in
+
+    def is_revoked(self) -> bool:
+        return self.revoked_at is not None
+
+    def is_expired(self) -> bool:
+        return now() >= self.get_expires_at()
+
+    def get_user(self):
+        from .ports import get_ports
+
+        return get_ports().accounts.find_account(self.citizen_id, self.get_representation_id())
+
+    def get_client(self):
+        return db.session.scalar(
+            select(OAuth2Client).where(OAuth2Client.client_id == self.client_id))
+
+    def get_refresh_expires_at(self) -> int | None:
+        """When the refresh token stops working: idle and absolute lifetimes (config)."""
+        if self.refresh_token_digest is None:
+            return None
+        config = current_app.config
+        return min(self.issued_at + config["REFRESH_TOKEN_IDLE_SECONDS"],
+                   (self.family_issued_at or self.issued_at)
+                   + config["REFRESH_TOKEN_ABSOLUTE_SECONDS"])
+
+    def get_grant(self) -> code_store.Grant | None:
+        """The sign-in the family started from (``auth_time``, ``acr``, ``claims``), if any."""
+        return code_store.get_grant(self.authorization_code_id)
+
+    def get_claims_request(self) -> dict | None:
+        """The ``claims`` request of the authorization that issued this token, if any."""
+        grant = self.get_grant()
+        return grant.claims if grant is not None else None
+
+    def get_representation_id(self) -> int | None:
+        """The representation chosen at sign-in for the authorization behind this token."""
+        grant = self.get_grant()
+        return grant.representation_id if grant is not None else None
+
+
+_FIELDS = [f.name for f in dataclasses.fields(StoredToken)]
+
+
+def _value(row: Token | None) -> StoredToken | None:
+    return None if row is None else StoredToken(**{name: getattr(row, name) for name in _FIELDS})
 
 
 def save_token(token: dict, *, client_id, citizen_id, scope, sid=None,
-               authorization_code_id=None, parent: Token | None = None,
-               access_token_format: str = "opaque", resource: str | None = None) -> Token:
-    """Store a token response. ``parent`` is the token whose refresh token was exchanged: the
-    new token joins its family and keeps the scope its refresh token carries (RFC 6749 §6)."""
+               authorization_code_id=None, parent: StoredToken | None = None,
+               access_token_format: str = "opaque", resource: str | None = None) -> StoredToken:
+    """Store a token response (not committed). ``parent`` is the token whose refresh token was
+    exchanged: the new token joins its family and keeps the scope its refresh token carries
+    (RFC 6749 §6)."""
     issued = now()
     if parent is not None:
         family = {"family_id": parent.family_id, "parent_id": parent.id,
@@ -51,20 +142,20 @@ def save_token(token: dict, *, client_id, citizen_id, scope, sid=None,
         expires_in=int(token["expires_in"]),
     )
     db.session.add(record)
-    db.session.commit()
-    return record
+    db.session.flush()  # its id, for a later refresh's parent
+    return _value(record)
 
 
 #: Longest token string looked up: JWT access tokens (RFC 9068) are far longer than opaque ones.
 MAX_TOKEN_LENGTH = 8192
 
 
-def get_access_token(access_token: str) -> Token | None:
+def get_access_token(access_token: str) -> StoredToken | None:
     if not access_token or len(access_token) > MAX_TOKEN_LENGTH:
         return None
-    return db.session.scalar(
+    return _value(db.session.scalar(
         select(Token).where(Token.access_token_digest == digest(access_token))
-    )
+    ))
 
 
 def revoke_session_tokens(sid: str) -> None:
@@ -77,16 +168,17 @@ def revoke_session_tokens(sid: str) -> None:
     )
 
 
-def get_refresh_token(refresh_token: str | None) -> Token | None:
-    """The token row holding this refresh token, whatever its state (rotated, revoked)."""
+def get_refresh_token(refresh_token: str | None) -> StoredToken | None:
+    """The token holding this refresh token, whatever its state (rotated, revoked)."""
     if not refresh_token or not isinstance(refresh_token, str) or len(refresh_token) > 512:
         return None
-    return db.session.scalar(
+    return _value(db.session.scalar(
         select(Token).where(Token.refresh_token_digest == digest(refresh_token))
-    )
+    ))
 
 
-def find_token(token: str | None, token_type_hint: str | None = None) -> tuple[Token, str] | None:
+def find_token(token: str | None,
+               token_type_hint: str | None = None) -> tuple[StoredToken, str] | None:
     """``(record, "access_token" | "refresh_token")`` for a token string; the hint only orders
     the look-ups (RFC 7009 §2.1, RFC 7662 §2.1)."""
     if not token or not isinstance(token, str) or len(token) > MAX_TOKEN_LENGTH:
@@ -101,14 +193,12 @@ def find_token(token: str | None, token_type_hint: str | None = None) -> tuple[T
     return None
 
 
-def get_token_authorization_code(record: Token) -> AuthorizationCode | None:
-    """The code (and so the sign-in: ``auth_time``, ``acr``, ``claims``) a family started from."""
-    if record.authorization_code_id is None:
-        return None
-    return db.session.get(AuthorizationCode, record.authorization_code_id)
+def get_token_authorization_code(record: StoredToken) -> code_store.Grant | None:
+    """The grant (and so the sign-in: ``auth_time``, ``acr``, ``claims``) a family started from."""
+    return record.get_grant()
 
 
-def check_refresh_token_usable(record: Token) -> bool:
+def check_refresh_token_usable(record: StoredToken) -> bool:
     """Not rotated, not revoked, within its idle and absolute lifetimes."""
     return (
         record.refresh_token_used_at is None
@@ -117,21 +207,25 @@ def check_refresh_token_usable(record: Token) -> bool:
     )
 
 
-def rotate_refresh_token(record: Token) -> bool:
+def rotate_refresh_token(record: StoredToken) -> bool:
     """Mark the refresh token used; False when another request used it first (compare-and-set,
     so of two concurrent refreshes only one wins)."""
+    current = now()
     result = db.session.execute(
         update(Token)
         .where(Token.id == record.id, Token.refresh_token_used_at.is_(None),
                Token.revoked_at.is_(None))
-        .values(refresh_token_used_at=now())
+        .values(refresh_token_used_at=current)
     )
-    return result.rowcount == 1
+    if result.rowcount != 1:
+        return False
+    record.refresh_token_used_at = current
+    return True
 
 
 def revoke_token_family(family_id: str | None) -> int:
     """Revoke every access and refresh token of a family (refresh token reuse, RFC 9700
-    §4.14.2; revocation of a refresh token, RFC 7009 §2.1). Commits."""
+    §4.14.2; revocation of a refresh token, RFC 7009 §2.1); how many."""
     if not family_id:
         return 0
     result = db.session.execute(
@@ -139,11 +233,10 @@ def revoke_token_family(family_id: str | None) -> int:
         .where(Token.family_id == family_id, Token.revoked_at.is_(None))
         .values(revoked_at=now())
     )
-    db.session.commit()
     return result.rowcount
 
 
-def revoke_token(record: Token, kind: str) -> None:
+def revoke_token(record: StoredToken, kind: str) -> None:
     """RFC 7009 §2.1: a refresh token takes its family (and their access tokens) with it; an
     access token is revoked alone (with the refresh token stored beside it, which the RFC
     allows)."""
@@ -154,10 +247,9 @@ def revoke_token(record: Token, kind: str) -> None:
         update(Token).where(Token.id == record.id, Token.revoked_at.is_(None))
         .values(revoked_at=now())
     )
-    db.session.commit()
 
 
-def revoke_tokens_from_code(record: AuthorizationCode) -> int:
+def revoke_tokens_from_code(record: code_store.Grant) -> int:
     """Revoke every token issued from a replayed code (RFC 6749 §4.1.2), and every token
     refreshed from them (their whole family, RFC 9700 §4.14.2)."""
     families = select(Token.family_id).where(
@@ -169,21 +261,19 @@ def revoke_tokens_from_code(record: AuthorizationCode) -> int:
                Token.revoked_at.is_(None))
         .values(revoked_at=now())
     )
-    db.session.commit()
     return result.rowcount
 
 
 def revoke_tokens_for(citizen_id: int, client_id: str) -> int:
     """Revoke every token ``client_id`` holds for ``citizen_id`` (consent withdrawn), offline
     ones (refresh tokens) included; ending a session does not (``revoke_session_tokens``).
-    Commits; returns how many were revoked."""
+    Returns how many were revoked."""
     result = db.session.execute(
         update(Token)
         .where(Token.citizen_id == citizen_id, Token.client_id == client_id,
                Token.revoked_at.is_(None))
         .values(revoked_at=now())
     )
-    db.session.commit()
     return result.rowcount
 
 

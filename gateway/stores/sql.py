@@ -72,10 +72,11 @@ _i = _index.c
 
 
 def _insert():
-    return _insert_into(_table)
+    return dialect_insert(_table)
 
 
-def _insert_into(table):
+def dialect_insert(table):
+    """``INSERT`` with ``ON CONFLICT`` (PostgreSQL's or SQLite's) for ``table`` (a model too)."""
     dialect = db.engine.dialect.name
     if dialect == "postgresql":
         return postgresql.insert(table)
@@ -174,7 +175,7 @@ class SqlHotStore:
     # -- sorted indexes (table ``hot_index``) ---------------------------------------------------
 
     def index_set(self, ns: str, member: str, score: int) -> None:
-        statement = _insert_into(_index).values(namespace=ns, member=member, score=int(score))
+        statement = dialect_insert(_index).values(namespace=ns, member=member, score=int(score))
         statement = statement.on_conflict_do_update(
             index_elements=[_i.namespace, _i.member], set_={"score": statement.excluded.score})
         with db.engine.begin() as connection:

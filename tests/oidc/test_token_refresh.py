@@ -278,9 +278,11 @@ def test_refresh_token_revoked_with_consent(offline_rp, app):
     """``token_store.revoke_tokens_for``: withdrawing consent ends offline access too."""
     _, tokens = offline_rp.tokens(**OFFLINE)
     with app.app_context():
+        from gateway.extensions import db
         from gateway.oidc import token_store
 
         assert token_store.revoke_tokens_for(offline_rp.citizen["id"], offline_rp.reg["client_id"])
+        db.session.commit()  # the caller's unit of work commits
     _error(refresh(offline_rp, tokens["refresh_token"]), 400, "invalid_grant")
 
 

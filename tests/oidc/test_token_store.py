@@ -47,7 +47,18 @@ def _save(party, *, refresh=True, sid="sid-1", parent=None, code_id=None):
     record = token_store.save_token(response, client_id=party["client_id"],
                                     citizen_id=party["citizen_id"], scope="openid profile",
                                     sid=sid, parent=parent, authorization_code_id=code_id)
+    db.session.commit()  # the caller's unit of work
     return response, record
+
+
+def test_token_store_returns_values_and_leaves_the_commit_to_the_caller(store_app, party):
+    with store_app.app_context():
+        response = _response(True)
+        record = token_store.save_token(response, client_id=party["client_id"],
+                                        citizen_id=party["citizen_id"], scope="openid")
+        assert isinstance(record, token_store.StoredToken) and record.id
+        db.session.rollback()
+        assert token_store.get_access_token(response["access_token"]) is None
 
 
 def test_token_store_finds_by_either_string_and_keeps_only_digests(store_app, party):
@@ -72,25 +83,25 @@ def test_token_store_unknown_or_malformed_string_is_none(store_app, party, value
 
 def test_token_store_refresh_token_rotates_once(store_app, party):
     with store_app.app_context():
-        _, record = _save(party)
+        response, record = _save(party)
         assert token_store.check_refresh_token_usable(record)
         assert token_store.rotate_refresh_token(record) is True
         db.session.commit()
         assert token_store.rotate_refresh_token(record) is False
-        db.session.refresh(record)
-        assert not token_store.check_refresh_token_usable(record)
+        stored = token_store.get_refresh_token(response["refresh_token"])
+        assert stored.refresh_token_used_at is not None
+        assert not token_store.check_refresh_token_usable(stored)
 
 
 def test_token_store_concurrent_rotations_one_wins(store_app, party):
     """Of N requests exchanging one refresh token at once, exactly one wins (compare-and-set)."""
     with store_app.app_context():
-        _, record = _save(party)
-        record_id = record.id
+        response, _ = _save(party)
     wins, barrier = [], threading.Barrier(6)
 
     def exchange():
         with store_app.app_context():
-            row = db.session.get(token_store.Token, record_id)
+            row = token_store.get_refresh_token(response["refresh_token"])
             barrier.wait()
             won = token_store.rotate_refresh_token(row)
             db.session.commit()
@@ -118,11 +129,11 @@ def test_token_store_family_revoked_whole(store_app, party):
 def test_token_store_revoking_an_access_token_leaves_the_family(store_app, party):
     with store_app.app_context():
         response, record = _save(party)
-        _, sibling = _save(party, parent=record)
+        sibling_response, _ = _save(party, parent=record)
         token_store.revoke_token(record, "access_token")
+        db.session.commit()
         assert token_store.get_access_token(response["access_token"]).is_revoked()
-        db.session.refresh(sibling)
-        assert not sibling.is_revoked()
+        assert not token_store.get_access_token(sibling_response["access_token"]).is_revoked()
 
 
 def test_token_store_session_end_spares_offline_access(store_app, party):
