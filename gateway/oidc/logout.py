@@ -212,7 +212,8 @@ def deliver(delivery, *, timeout: float | None = None) -> bool:
         attempts, "delivered" if delivered else error,
     )
     logout_outbox.record_logout_attempt(delivery, status_code=status_code, error=error,
-                                  delivered=delivered, next_attempt_at=next_attempt_at)
+                                        delivered=delivered, next_attempt_at=next_attempt_at)
+    storage.commit()
     metrics.count_logout_delivery("delivered" if delivered else
                                   "retry" if next_attempt_at is not None else "failed")
     return delivered
@@ -233,7 +234,9 @@ def deliver_due_logouts(*, ids: list[int] | None = None, limit: int = 100,
                 counts["skipped"] += 1  # left for the worker
                 continue
             attempt_timeout = min(timeout or remaining, remaining)
-        if not logout_outbox.claim_logout_delivery(delivery, lease):
+        claimed = logout_outbox.claim_logout_delivery(delivery, lease)
+        storage.commit()  # the claim holds while the attempt runs
+        if not claimed:
             counts["skipped"] += 1  # another worker has it
             continue
         deliver(delivery, timeout=attempt_timeout)

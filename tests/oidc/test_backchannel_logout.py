@@ -285,7 +285,6 @@ def test_deliver_logouts_skips_delivery_another_worker_claimed_during_its_pass(
     claim once compared against the row as reloaded after the first commit: it always won.)"""
     from gateway.extensions import db
     from gateway.oidc import logout_outbox
-    from gateway.oidc.models import LogoutDelivery
 
     app.config["LOGOUT_DELIVERY_INLINE_BUDGET"] = 0
     first = register_rp(backchannel_logout_uri=receiver.uri,
@@ -305,9 +304,10 @@ def test_deliver_logouts_skips_delivery_another_worker_claimed_during_its_pass(
         if claimed:
             return
         with app.app_context():
-            delivery = db.session.get(LogoutDelivery, later)
+            [delivery] = logout_outbox.get_due_logout_deliveries(ids=[later])
             claimed.append(logout_outbox.claim_logout_delivery(
                 delivery, app.config["LOGOUT_DELIVERY_LEASE"]))
+            db.session.commit()  # that worker's claim, committed before it posts
             db.session.remove()
 
     receiver.on_post = other_worker_claims_the_second

@@ -11,7 +11,6 @@ import pytest
 
 from gateway.extensions import db
 from gateway.oidc import logout_outbox
-from gateway.oidc.models import LogoutDelivery
 from tests.conftest import build_app, create_postgresql_database
 
 CLAIMS = {"aud": "portal", "sub": "s", "sid": "sid-1"}
@@ -55,6 +54,15 @@ def test_outbox_claim_takes_a_delivery_once(outbox_app, clock):
         assert [d.id for d in logout_outbox.get_due_logout_deliveries()] == [due.id]
 
 
+def test_outbox_returns_values_and_leaves_the_commit_to_the_caller(outbox_app):
+    with outbox_app.app_context():
+        [due] = (_queue(), logout_outbox.get_due_logout_deliveries())[1]
+        assert isinstance(due, logout_outbox.Delivery)
+        assert logout_outbox.claim_logout_delivery(due, 30) is True
+        db.session.rollback()  # the claim was never committed: the delivery is still due
+        assert [d.id for d in logout_outbox.get_due_logout_deliveries()] == [due.id]
+
+
 def test_outbox_concurrent_claims_one_wins(outbox_app):
     """Workers on several nodes racing for one due delivery: exactly one posts it."""
     with outbox_app.app_context():
@@ -63,9 +71,10 @@ def test_outbox_concurrent_claims_one_wins(outbox_app):
 
     def worker():
         with outbox_app.app_context():
-            delivery = db.session.get(LogoutDelivery, delivery_id)
+            [delivery] = logout_outbox.get_due_logout_deliveries(ids=[delivery_id])
             barrier.wait()
             wins.append(logout_outbox.claim_logout_delivery(delivery, 30))
+            db.session.commit()  # the caller's unit of work: the claim holds from here
             db.session.remove()
 
     threads = [threading.Thread(target=worker) for _ in range(6)]
