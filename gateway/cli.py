@@ -270,6 +270,7 @@ def issue_registration_token_command(agency_name, agency_level, administrative_u
         agency_name=agency_name, agency_level=agency_level,
         administrative_unit_code=unit.code, lifetime=days * 86400, max_uses=max_uses,
     )
+    db.session.commit()
     result = {"initial_access_token": token, "agency_name": agency_name,
               "agency_level": agency_level, "administrative_unit_code": unit.code,
               "administrative_unit_name": unit.name, "expires_at": record.expires_at,

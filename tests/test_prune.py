@@ -294,6 +294,7 @@ def test_prune_records_never_deletes_people_clients_or_keys(app, runner, factory
         db.session.commit()
         create_initial_access_token(agency_name="Sở Y tế", agency_level="province",
                                     administrative_unit_code="86", lifetime=DAY)
+        db.session.commit()
         secret = pyotp.random_base32()
         assert totp.enrol(citizen.id, secret, pyotp.TOTP(secret).at(now))  # + recovery codes
 

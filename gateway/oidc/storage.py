@@ -61,7 +61,8 @@ def get_client_by_registration_access_token(token: str | None) -> OAuth2Client |
 
 def create_initial_access_token(*, agency_name, agency_level, administrative_unit_code,
                                 lifetime: int, max_uses: int | None = None):
-    """Returns ``(record, token)``; the token is shown once and only its digest is kept."""
+    """Returns ``(record, token)``, not committed; the token is shown once and only its digest
+    is kept."""
     token = secrets.token_urlsafe(32)
     created = now()
     record = InitialAccessToken(
@@ -70,7 +71,7 @@ def create_initial_access_token(*, agency_name, agency_level, administrative_uni
         expires_at=created + lifetime, max_uses=max_uses, uses=0,
     )
     db.session.add(record)
-    db.session.commit()
+    db.session.flush()
     return record, token
 
 
