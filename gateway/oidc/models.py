@@ -60,24 +60,10 @@ def _same_loopback_uri_but_port(requested: str, registered: str) -> bool:
     )
 
 
-class OAuth2Client(db.Model, OAuth2ClientMixin):
-    """A registered relying party (an agency's app); metadata per RFC 7591 §2."""
-
-    __tablename__ = "oauth2_clients"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_utcnow)
-    #: RFC 7592 §1.1: digest of the registration access token (dynamically registered clients).
-    registration_access_token_digest: Mapped[str | None] = mapped_column(String(64), unique=True)
-    #: The initial access token (and so the agency) that registered this client, if any.
-    initial_access_token_id: Mapped[int | None] = mapped_column(
-        ForeignKey("initial_access_tokens.id", ondelete="SET NULL")
-    )
-
-    __table_args__ = (Index("ix_oauth2_clients_client_id_unique", "client_id", unique=True),)
-
-    def set_client_secret(self, secret: str | None) -> None:
-        self.client_secret = digest(secret) if secret else None
+class ClientRules:
+    """How the gateway reads a client's registration (over Authlib's ``ClientMixin``
+    attributes: ``client_id``, ``client_secret`` — a digest —, ``client_metadata``): shared by
+    the row (``OAuth2Client``) and the value the protocol uses (``storage.Client``)."""
 
     def check_client_secret(self, client_secret: str) -> bool:
         """Constant-time comparison of digests (Authlib's mixin compares plain text)."""
@@ -155,6 +141,27 @@ class OAuth2Client(db.Model, OAuth2ClientMixin):
 
         uri = self.client_metadata.get("sector_identifier_uri") or (self.redirect_uris or [None])[0]
         return urlsplit(uri).hostname if uri else None
+
+
+
+class OAuth2Client(db.Model, ClientRules, OAuth2ClientMixin):
+    """A registered relying party (an agency's app); metadata per RFC 7591 §2."""
+
+    __tablename__ = "oauth2_clients"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_utcnow)
+    #: RFC 7592 §1.1: digest of the registration access token (dynamically registered clients).
+    registration_access_token_digest: Mapped[str | None] = mapped_column(String(64), unique=True)
+    #: The initial access token (and so the agency) that registered this client, if any.
+    initial_access_token_id: Mapped[int | None] = mapped_column(
+        ForeignKey("initial_access_tokens.id", ondelete="SET NULL")
+    )
+
+    __table_args__ = (Index("ix_oauth2_clients_client_id_unique", "client_id", unique=True),)
+
+    def set_client_secret(self, secret: str | None) -> None:
+        self.client_secret = digest(secret) if secret else None
 
     def __repr__(self) -> str:
         return f"<OAuth2Client {self.client_id}>"

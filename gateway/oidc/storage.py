@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import secrets
 
+from authlib.integrations.sqla_oauth2 import OAuth2ClientMixin
 from flask import current_app
 from sqlalchemy import delete, select, update
 
@@ -20,6 +21,7 @@ from ..stores.hot import get_hot_store
 from ..stores.sql import dialect_insert
 from .models import (
     AuthorizationCode,
+    ClientRules,
     InitialAccessToken,
     OAuth2Client,
     SessionEnding,
@@ -28,32 +30,58 @@ from .models import (
     digest,
 )
 
-# -- clients -------------------------------------------------------------------------------------
+# -- clients (the protocol's read side; registering and changing them is ``registry``'s) ----------
 
 
-def get_client(client_id: str | None) -> OAuth2Client | None:
-    if not client_id or len(client_id) > 48:
+class Client(ClientRules, OAuth2ClientMixin):
+    """A registered client as the protocol reads it: Authlib's ``ClientMixin`` over a copy of
+    the row (``client_secret`` is its digest), so a request can neither change nor save it.
+    The ``*_uri`` metadata, ``scope``, ``grant_types`` and the rest come from ``client_metadata``
+    (Authlib's ``OAuth2ClientMixin`` properties)."""
+
+    def __init__(self, row: OAuth2Client):
+        self.client_id = row.client_id
+        self.client_secret = row.client_secret
+        self.client_id_issued_at = row.client_id_issued_at
+        self.client_secret_expires_at = row.client_secret_expires_at
+        self._client_metadata = row._client_metadata
+
+    def set_client_metadata(self, value):
+        raise TypeError("a Client is read-only: change clients through the client registry")
+
+    def __repr__(self) -> str:
+        return f"<Client {self.client_id}>"
+
+
+def _client(row: OAuth2Client | None) -> Client | None:
+    return None if row is None else Client(row)
+
+
+def get_client(client_id: str | None) -> Client | None:
+    if not client_id or not isinstance(client_id, str) or len(client_id) > 48:
         return None
-    return db.session.scalar(select(OAuth2Client).where(OAuth2Client.client_id == client_id))
+    return _client(db.session.scalar(
+        select(OAuth2Client).where(OAuth2Client.client_id == client_id)))
 
 
-def get_resource_server(resource: str | None) -> OAuth2Client | None:
+def get_resource_server(resource: str | None) -> Client | None:
     """The client holding a resource indicator (RFC 8707), if any. Clients are few: scanned."""
     if not resource or not isinstance(resource, str):
         return None
-    for client in db.session.scalars(select(OAuth2Client)):
+    for row in db.session.scalars(select(OAuth2Client)):
+        client = Client(row)
         if client.is_resource_server and resource in client.resource_indicators:
             return client
     return None
 
 
-def get_client_by_registration_access_token(token: str | None) -> OAuth2Client | None:
+def get_client_by_registration_access_token(token: str | None) -> Client | None:
     """RFC 7592 §3: the client a registration access token was issued for."""
     if not token or len(token) > 256:
         return None
-    return db.session.scalar(
+    return _client(db.session.scalar(
         select(OAuth2Client).where(OAuth2Client.registration_access_token_digest == digest(token))
-    )
+    ))
 
 
 # -- initial access tokens (RFC 7591 §3) ---------------------------------------------------------

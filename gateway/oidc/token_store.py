@@ -24,8 +24,8 @@ from sqlalchemy import delete, func, select, update
 
 from ..clock import now
 from ..extensions import db
-from . import code_store
-from .models import OAuth2Client, Token, digest
+from . import code_store, storage
+from .models import Token, digest
 
 
 @dataclass
@@ -78,8 +78,7 @@ class StoredToken:
         return get_ports().accounts.find_account(self.citizen_id, self.get_representation_id())
 
     def get_client(self):
-        return db.session.scalar(
-            select(OAuth2Client).where(OAuth2Client.client_id == self.client_id))
+        return storage.get_client(self.client_id)
 
     def get_refresh_expires_at(self) -> int | None:
         """When the refresh token stops working: idle and absolute lifetimes (config)."""

@@ -154,12 +154,13 @@ def receiver():
 
 
 def _with_backchannel_logout(app, client_id: str, uri: str) -> None:
-    from gateway.oidc import storage
+    """As an administrator changes a client: through the registry (its rules apply)."""
+    from gateway.oidc.registry import get_client_registry
 
     with app.app_context():
-        registered = storage.get_client(client_id)
-        registered.set_client_metadata({**registered.client_metadata,
-                                        "backchannel_logout_uri": uri})
+        registry = get_client_registry()
+        registry.update(client_id, {**registry.get(client_id).metadata,
+                                    "backchannel_logout_uri": uri}, administrator=True)
         db.session.commit()
 
 

@@ -22,12 +22,14 @@ from tests.oidc.conftest import (
 
 
 def _set_metadata(app, client_id, **changes):
+    """As an administrator changes a client: through the registry (its rules apply)."""
     from gateway.extensions import db
-    from gateway.oidc.storage import get_client
+    from gateway.oidc.registry import get_client_registry
 
     with app.app_context():
-        client = get_client(client_id)
-        client.set_client_metadata({**client.client_metadata, **changes})
+        registry = get_client_registry()
+        registry.update(client_id, {**registry.get(client_id).metadata, **changes},
+                        administrator=True)
         db.session.commit()
 
 

@@ -227,9 +227,9 @@ def test_register_response_has_credentials_once_and_stores_only_digests(
     with app.app_context():
         from gateway.extensions import db
         from gateway.oidc.models import InitialAccessToken, OAuth2Client
-        from gateway.oidc.storage import get_client
 
-        stored = get_client(body["client_id"])
+        stored = db.session.scalar(  # the row as stored
+            db.select(OAuth2Client).where(OAuth2Client.client_id == body["client_id"]))
         assert stored.client_secret != body["client_secret"]
         assert stored.registration_access_token_digest != body["registration_access_token"]
         dump = json.dumps([stored.client_metadata, stored.client_secret,

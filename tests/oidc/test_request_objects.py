@@ -12,7 +12,6 @@ from joserfc import jwt
 from joserfc.jwk import ECKey, RSAKey
 
 from gateway.extensions import db
-from gateway.oidc.storage import get_client
 from tests.conftest import ISSUER, RelyingParty
 
 
@@ -40,11 +39,13 @@ def served():
 
 
 def _set_metadata(app, client_id, **metadata):
+    """As an administrator changes a client: through the registry (its rules apply)."""
+    from gateway.oidc.registry import get_client_registry
+
     with app.app_context():
-        client = get_client(client_id)
-        merged = dict(client.client_metadata)
-        merged.update(metadata)
-        client.set_client_metadata(merged)
+        registry = get_client_registry()
+        registry.update(client_id, {**registry.get(client_id).metadata, **metadata},
+                        administrator=True)
         db.session.commit()
 
 
