@@ -9,7 +9,9 @@ interactions (``interaction_store``), SSO sessions (``session_store``), the logo
 
 from __future__ import annotations
 
+import dataclasses
 import secrets
+from dataclasses import dataclass
 
 from authlib.integrations.sqla_oauth2 import OAuth2ClientMixin
 from flask import current_app
@@ -87,6 +89,25 @@ def get_client_by_registration_access_token(token: str | None) -> Client | None:
 # -- initial access tokens (RFC 7591 §3) ---------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class AgencyToken:
+    """An initial access token as stored (its digest only): which agency may register apps."""
+
+    id: int
+    agency_name: str
+    agency_level: str
+    administrative_unit_code: str
+    created_at: int
+    expires_at: int
+    max_uses: int | None = None
+    uses: int = 0
+    revoked_at: int | None = None
+
+
+def _agency_token(row: InitialAccessToken) -> AgencyToken:
+    return AgencyToken(**{f.name: getattr(row, f.name) for f in dataclasses.fields(AgencyToken)})
+
+
 def create_initial_access_token(*, agency_name, agency_level, administrative_unit_code,
                                 lifetime: int, max_uses: int | None = None):
     """Returns ``(record, token)``, not committed; the token is shown once and only its digest
@@ -100,10 +121,10 @@ def create_initial_access_token(*, agency_name, agency_level, administrative_uni
     )
     db.session.add(record)
     db.session.flush()
-    return record, token
+    return _agency_token(record), token
 
 
-def get_initial_access_token(token: str | None) -> InitialAccessToken | None:
+def get_initial_access_token(token: str | None) -> AgencyToken | None:
     """The live initial access token: not expired, revoked or used up."""
     if not token or len(token) > 256:
         return None
@@ -114,10 +135,10 @@ def get_initial_access_token(token: str | None) -> InitialAccessToken | None:
         return None
     if record.max_uses is not None and record.uses >= record.max_uses:
         return None
-    return record
+    return _agency_token(record)
 
 
-def use_initial_access_token(record: InitialAccessToken) -> bool:
+def use_initial_access_token(record: AgencyToken) -> bool:
     """Count one registration; False when another request used the last allowed use first."""
     query = update(InitialAccessToken).where(InitialAccessToken.id == record.id)
     if record.max_uses is not None:
