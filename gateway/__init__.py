@@ -48,7 +48,7 @@ def create_app(config: dict | None = None) -> Flask:
     from .oidc import server
     from .oidc.ports import bind_ports
     from .oidc.views import bp as oidc_bp
-    from .stores import hot as hot_store
+    from .stores import backends as hot_store
     from .stores import limits as rate_limits
 
     # First: logging, request ids and metrics for every request, even one refused by a hook below.

@@ -5,12 +5,13 @@ it the entry is gone for every operation. Values are plain: ``str``, ``bytes``, 
 ``list`` or ``dict`` (stored as JSON; ``bytes`` as base64), never ORM rows. Sorted indexes
 (``index_*``) keep members by an integer score, without expiry.
 
-Implementations (chosen by ``init_app``): :class:`~gateway.stores.sql.SqlHotStore` (table
-``hot_entries`` in the gateway's database, the default) and
-:class:`~gateway.stores.redis.RedisHotStore` (when ``REDIS_URL`` is set). Every operation is
-its own transaction and is durable when it returns, on both (``purge_expired`` aside): the
-store never joins, commits or rolls back the caller's database session, so a replay cache entry
-or a throttle counter holds even when the caller's unit of work is rolled back afterwards.
+Implementations (chosen by ``gateway.stores.backends.init_app``):
+:class:`~gateway.stores.sql.SqlHotStore` (table ``hot_entries`` in the gateway's database, the
+default) and :class:`~gateway.stores.redis.RedisHotStore` (when ``REDIS_URL`` is set). Every
+operation is its own transaction and is durable when it returns, on both (``purge_expired``
+aside): the store never joins, commits or rolls back the caller's database session, so a replay
+cache entry or a throttle counter holds even when the caller's unit of work is rolled back
+afterwards.
 
 When the store cannot be reached (Redis down) an operation raises :class:`HotStoreUnavailable`
 and never answers as if the entry were absent: the request fails with 503 and
@@ -111,21 +112,6 @@ def check_ttl(ttl: int) -> int:
     if isinstance(ttl, bool) or not isinstance(ttl, int) or ttl < 1:
         raise ValueError("a hot store ttl is whole seconds, 1 or more")
     return ttl
-
-
-def create_hot_store(config) -> HotStore:
-    """Redis when ``REDIS_URL`` is set, else the gateway's database (no connection is made)."""
-    if config.get("REDIS_URL"):
-        from .redis import RedisHotStore
-
-        return RedisHotStore.from_config(config)
-    from .sql import SqlHotStore
-
-    return SqlHotStore()
-
-
-def init_app(app) -> None:
-    app.extensions[EXTENSION] = create_hot_store(app.config)
 
 
 def get_hot_store() -> HotStore:

@@ -101,7 +101,8 @@ limiter = Limiter(
 
 
 def init_app(app) -> None:
-    """Bind :data:`limiter` to ``app`` (after ``hot.init_app``: its counters are that store's)."""
+    """Bind :data:`limiter` to ``app`` (after ``backends.init_app``: its counters are that
+    store's)."""
     limiter.init_app(app)
 
 

@@ -3,7 +3,7 @@ person gets the error page with 503 and ``Retry-After`` — never a sign-in past
 
 from __future__ import annotations
 
-from gateway.stores import hot
+from gateway.stores import backends, hot
 from tests.stores.helpers import redis_down
 
 
@@ -30,12 +30,12 @@ def test_login_outage_log_holds_no_personal_id_number(app, browser, factory, cap
 
 def test_login_throttle_holds_on_redis(app, browser):
     """The same limits, counted in Redis (keys under the prefix, the number only as a digest)."""
-    from gateway.stores import hot
+    from gateway.stores import backends, hot
     from tests.stores.helpers import REDIS_URL, redis_store
 
     with redis_store() as store:
         app.config.update(REDIS_URL=REDIS_URL, REDIS_KEY_PREFIX=store.prefix)
-        hot.init_app(app)
+        backends.init_app(app)
         for _ in range(5):
             assert browser.sign_in("086090999999", "Wrong-password-1").status_code == 401
         assert browser.sign_in("086090999999", "Wrong-password-1").status_code == 429
@@ -59,7 +59,7 @@ def test_limiter_counts_in_the_configured_redis(app, browser, factory):
 
     with redis_store() as store:
         app.config.update(REDIS_URL=REDIS_URL, REDIS_KEY_PREFIX=store.prefix)
-        hot.init_app(app)
+        backends.init_app(app)
         rp = RelyingParty(app.test_client(), factory.oauth_client(), factory.citizen())
         phone = app.test_client()
         sign_in_phone(phone, rp.citizen)

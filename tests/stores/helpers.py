@@ -22,11 +22,11 @@ def closed_port_url() -> str:
 
 def redis_down(app) -> None:
     """Point the app's hot store at a Redis that is not there (as ``create_app`` would)."""
-    from gateway.stores import hot
+    from gateway.stores import backends
 
     app.config["REDIS_URL"] = closed_port_url()
     app.config["REDIS_TIMEOUT"] = 1
-    hot.init_app(app)
+    backends.init_app(app)
 
 
 @contextmanager

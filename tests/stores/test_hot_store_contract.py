@@ -329,7 +329,7 @@ def test_redis_hot_store_uses_native_expiry(redis_hot_store):
 
 
 def test_hot_store_is_redis_when_redis_url_is_set(sqlite_app):
-    from gateway.stores.hot import create_hot_store
+    from gateway.stores.backends import create_hot_store
     from gateway.stores.redis import RedisHotStore
     from gateway.stores.sql import SqlHotStore
 
