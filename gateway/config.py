@@ -181,6 +181,11 @@ ARGON2_TIME_COST = 2
 ARGON2_PARALLELISM = 1
 
 WTF_CSRF_TIME_LIMIT = 3600
+#: Flask-WTF's https check that a form's ``Referer`` is same-origin: off, because every page
+#: sends ``Referrer-Policy: no-referrer`` (no form would ever pass it). The origin check that
+#: replaces it (``Sec-Fetch-Site``, ``Origin``, ``Referer`` when sent: ``security.py``) runs
+#: with the token check on every form. Not a setting to change.
+WTF_CSRF_SSL_STRICT = False
 
 #: Requests the provider makes to clients' URLs (``jwks_uri``, logout URIs): timeout in seconds,
 #: largest response in bytes, and whether http on loopback is allowed (development and tests only).
