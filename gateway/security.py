@@ -3,6 +3,7 @@ and the origin check of the people's forms (with Flask-WTF's token: ``extensions
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from urllib.parse import urlsplit
 
@@ -140,3 +141,31 @@ def refuse_nul_bytes():
 def init_app(app) -> None:
     app.before_request(refuse_nul_bytes)
     app.after_request(set_security_headers)
+
+
+class TrustedProxyFix:
+    """``werkzeug``'s ``ProxyFix`` (``X-Forwarded-For``, ``-Proto``, ``-Host``, ``count`` proxies
+    deep) for requests whose peer is in ``networks`` (``TRUSTED_PROXY_NETWORKS``: the reverse
+    proxy); anybody else reaching the server directly is seen as they are, whatever
+    ``X-Forwarded-*`` they write (so they cannot pick the address a throttle counts)."""
+
+    def __init__(self, app, count: int, networks):
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        self.app = app
+        self.fixed = ProxyFix(app, x_for=count, x_proto=count, x_host=count)
+        self.networks = [ipaddress.ip_network(network, strict=False) for network in networks]
+
+    def trusted(self, address: str | None) -> bool:
+        try:
+            ip = ipaddress.ip_address(address or "")
+        except ValueError:
+            return False  # a Unix socket has no address: only the proxy can reach it
+        if ip.version == 6 and ip.ipv4_mapped is not None:
+            ip = ip.ipv4_mapped
+        return any(ip in network for network in self.networks)
+
+    def __call__(self, environ, start_response):
+        if self.trusted(environ.get("REMOTE_ADDR")):
+            return self.fixed(environ, start_response)
+        return self.app(environ, start_response)

@@ -245,3 +245,35 @@ def test_no_proxy_trusted_by_default(tmp_path):
     assert "Strict-Transport-Security" not in response.headers
     with app.app_context():
         db.engine.dispose()
+
+
+def test_forwarded_headers_believed_from_the_proxy_only(tmp_path):
+    """``TRUSTED_PROXY_NETWORKS``: a client reaching the server directly cannot choose the
+    address the throttles count, nor pretend to be https."""
+    from flask import request
+
+    app = _production_app(tmp_path, TRUSTED_PROXY_NETWORKS=["10.20.0.5"])
+    seen = {}
+
+    @app.get("/_probe")
+    def probe():
+        seen.update(addr=request.remote_addr, secure=request.is_secure)
+        return ""
+
+    client = client_at(app, "http://127.0.0.1:8000")
+    direct = client.get("/_probe", headers=PROXIED, environ_base={"REMOTE_ADDR": "192.0.2.1"})
+    assert seen == {"addr": "192.0.2.1", "secure": False}
+    assert "Strict-Transport-Security" not in direct.headers
+    proxied = client.get("/_probe", headers=PROXIED, environ_base={"REMOTE_ADDR": "10.20.0.5"})
+    assert seen == {"addr": "203.0.113.7", "secure": True}
+    assert proxied.headers["Strict-Transport-Security"] == HSTS
+    with app.app_context():
+        db.engine.dispose()
+
+
+@pytest.mark.parametrize("networks", ["10.0.0.1", [], ["not-an-address"]])
+def test_bad_trusted_proxy_networks_refused(tmp_path, networks):
+    from gateway.config import ConfigurationError
+
+    with pytest.raises(ConfigurationError, match="TRUSTED_PROXY_NETWORKS"):
+        _production_app(tmp_path, TRUSTED_PROXY_NETWORKS=networks)
