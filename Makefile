@@ -11,7 +11,7 @@ FLASK  := $(BIN)/flask --app gateway
 
 AXE    := node_modules/axe-core/axe.min.js
 
-.PHONY: install translations chromium axe demo test test-sqlite test-postgresql lint clean
+.PHONY: install translations chromium nginx axe demo test test-sqlite test-postgresql lint clean
 
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -34,6 +34,16 @@ chromium:
 		sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	else echo "chromium not installed: browser tests will be skipped"; fi
 
+# The TLS reverse-proxy test (tests/live/test_tls_proxy_browser.py) runs Debian's nginx in front
+# of gunicorn; install it when missing and we may (the test skips, saying so, without it).
+nginx:
+	@if command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ]; then :; \
+	elif command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx >/dev/null; \
+	elif command -v apt-get >/dev/null 2>&1 && command -v sudo >/dev/null 2>&1; then \
+		sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx >/dev/null; \
+	else echo "nginx not installed: the TLS reverse-proxy test will be skipped"; fi
+
 # axe-core (npm, pinned by package-lock.json) for the accessibility audit of the browser tests
 # (docs/accessibility.md). Without npm the audit's tests skip, saying so.
 $(AXE): package.json package-lock.json
@@ -51,7 +61,7 @@ lint: $(STAMP)
 	$(BIN)/lint-imports
 
 # Two runs, one after the other: the storage the app fixture uses is the difference.
-test: install chromium axe lint
+test: install chromium nginx axe lint
 	@$(MAKE) --no-print-directory test-sqlite
 	@$(MAKE) --no-print-directory test-postgresql
 

@@ -48,9 +48,10 @@ keepalive = _int("GUNICORN_KEEPALIVE", 5)
 preload_app = False
 
 #: Addresses whose ``X-Forwarded-Proto`` gunicorn believes (https behind the TLS proxy).
-#: Operators: the reverse proxy's address, and the gateway's ``TRUSTED_PROXY_COUNT = 1`` (it
-#: takes the client address and host from ``X-Forwarded-*`` itself). Never ``*`` unless only
-#: the proxy can reach ``bind``.
+#: Operators: the reverse proxy's address, the same as the gateway's ``TRUSTED_PROXY_NETWORKS``,
+#: with ``TRUSTED_PROXY_COUNT = 1`` (the gateway takes the client address and host from
+#: ``X-Forwarded-*`` itself, from those addresses only). Never ``*`` unless only the proxy can
+#: reach ``bind``. docs/operations.md#serving has the nginx configuration.
 forwarded_allow_ips = os.environ.get("GUNICORN_FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
 
 #: No gunicorn access log: request lines carry ``id_token_hint``, ``login_hint`` and QR sign-in

@@ -9,6 +9,8 @@ ISSUER = "https://id.vinhlong.gov.vn"
 # KEY_ENCRYPTION_KEY = "..."  # encrypts the signing keys in the database; keep a copy apart from
 #     backups: python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"
 SQLALCHEMY_DATABASE_URI = "postgresql+psycopg://gateway@db.internal/gateway"
-TRUSTED_PROXY_COUNT = 1  # behind one TLS-terminating reverse proxy
+TRUSTED_PROXY_COUNT = 1  # behind one TLS-terminating reverse proxy (docs/operations.md#serving)
+# Its address as gunicorn sees it (default: this machine); also GUNICORN_FORWARDED_ALLOW_IPS.
+# TRUSTED_PROXY_NETWORKS = ["10.20.0.5"]
 # Prometheus may read /metrics from these networks (default: this machine only).
 # METRICS_ALLOWED_NETWORKS = ["127.0.0.0/8", "::1/128", "10.20.0.0/24"]

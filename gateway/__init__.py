@@ -85,8 +85,8 @@ def create_app(config: dict | None = None) -> Flask:
     cli.init_app(app)
 
     if app.config.get("TRUSTED_PROXY_COUNT"):
-        from werkzeug.middleware.proxy_fix import ProxyFix
-
-        count = int(app.config["TRUSTED_PROXY_COUNT"])
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)
+        # X-Forwarded-* believed from the reverse proxy's addresses only (docs/operations.md).
+        app.wsgi_app = security.TrustedProxyFix(
+            app.wsgi_app, int(app.config["TRUSTED_PROXY_COUNT"]),
+            app.config["TRUSTED_PROXY_NETWORKS"])
     return app

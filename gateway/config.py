@@ -13,6 +13,7 @@ key-encryption key for the signing keys. In every environment it refuses Flask-L
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import secrets
@@ -181,6 +182,11 @@ ARGON2_TIME_COST = 2
 ARGON2_PARALLELISM = 1
 
 WTF_CSRF_TIME_LIMIT = 3600
+#: Flask-WTF's https check that a form's ``Referer`` is same-origin: off, because every page
+#: sends ``Referrer-Policy: no-referrer`` (no form would ever pass it). The origin check that
+#: replaces it (``Sec-Fetch-Site``, ``Origin``, ``Referer`` when sent: ``security.py``) runs
+#: with the token check on every form. Not a setting to change.
+WTF_CSRF_SSL_STRICT = False
 
 #: Requests the provider makes to clients' URLs (``jwks_uri``, logout URIs): timeout in seconds,
 #: largest response in bytes, and whether http on loopback is allowed (development and tests only).
@@ -325,6 +331,17 @@ def validate_config(config: dict) -> None:
         raise ConfigurationError(
             f"{ratelimit[0]}: the rate limiter is set up in code (gateway/stores/limits.py); "
             "tune LOGIN_THROTTLE_* and QR_LOGIN_* instead.")
+    try:
+        networks = config.get("TRUSTED_PROXY_NETWORKS")
+        if isinstance(networks, str) or not networks:
+            raise TypeError(networks)
+        for network in networks:
+            ipaddress.ip_network(network, strict=False)
+        int(config.get("TRUSTED_PROXY_COUNT") or 0)
+    except (TypeError, ValueError) as exc:
+        raise ConfigurationError("TRUSTED_PROXY_NETWORKS must be a list of the reverse proxy's "
+                                 "addresses or networks, e.g. [\"10.20.0.5\"], and "
+                                 "TRUSTED_PROXY_COUNT a number.") from exc
     if config.get("ENV") == "development" or config.get("TESTING"):
         return
     if parts.scheme != "https":
@@ -347,3 +364,8 @@ def validate_config(config: dict) -> None:
 #: Number of reverse proxies in front of the gateway whose X-Forwarded-* headers are trusted.
 #: 0 (default) trusts none. Operators behind a TLS-terminating proxy set it to 1.
 TRUSTED_PROXY_COUNT = 0
+#: Addresses (networks) of those proxies: X-Forwarded-* are believed only from a peer in one of
+#: them (anyone else reaching gunicorn directly is seen as themselves). Default: this machine.
+#: Operators whose proxy is elsewhere: its address, e.g. ``["10.20.0.5"]``; the same as
+#: ``GUNICORN_FORWARDED_ALLOW_IPS``.
+TRUSTED_PROXY_NETWORKS = ["127.0.0.1", "::1"]

@@ -21,7 +21,7 @@ from wtforms.validators import ValidationError
 from ..errors import render_error_page
 from ..extensions import csrf
 from ..i18n import pick_locale
-from ..security import allow_frames
+from ..security import allow_frames, cross_origin_reason
 from . import interaction_store, keys
 from .authorization import handle_authorization_request
 from .discovery import create_provider_metadata
@@ -161,6 +161,8 @@ def end_session():
         try:
             validate_csrf(request.form.get("csrf_token"))
         except ValidationError:
+            return render_error_page(400, "csrf", None)
+        if cross_origin_reason() is not None:  # as on every form (``security.py``)
             return render_error_page(400, "csrf", None)
     response = authorization.create_endpoint_response("end_session", end_session_request)
     frontchannel_logout_uris = getattr(end_session_request, "frontchannel_logout_uris", [])
