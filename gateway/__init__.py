@@ -19,6 +19,31 @@ __all__ = ["create_app", "MIGRATIONS_DIR"]
 MIGRATIONS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "migrations")
 
 
+def _cli_help_requested() -> bool:
+    """``flask --app gateway [COMMAND] --help``: the flask CLI (a click context) asked for help."""
+    import sys
+
+    import click
+
+    return click.get_current_context(silent=True) is not None and "--help" in sys.argv[1:]
+
+
+def _help_only_app(error) -> Flask:
+    """For ``--help`` in a shell without settings: an app that only carries the commands, so
+    the help lists them (none can run: nothing is configured), after the one line saying what
+    to set."""
+    import click
+    from flask_migrate.cli import db as db_commands
+
+    from . import cli
+
+    click.echo(f"Note: {error.format_message()}", err=True)
+    app = Flask(__name__)
+    cli.init_app(app)
+    app.cli.add_command(db_commands)
+    return app
+
+
 def create_app(config: dict | None = None) -> Flask:
     app = Flask(
         __name__,
@@ -33,7 +58,12 @@ def create_app(config: dict | None = None) -> Flask:
         app.config.update(config)
     os.makedirs(app.instance_path, exist_ok=True)
     default_config.finish_config(app.config, app.instance_path)
-    default_config.validate_config(app.config)
+    try:
+        default_config.validate_config(app.config)
+    except default_config.ConfigurationError as error:
+        if not _cli_help_requested():
+            raise
+        return _help_only_app(error)
 
     from . import cli, errors, observability, security
     from .accounts import acting_for  # noqa: F401  (its route is on the accounts blueprint)

@@ -79,3 +79,15 @@ def test_cli_help_without_settings_says_what_is_missing_not_a_traceback(tmp_path
     assert "GATEWAY_ISSUER is not set" in result.stderr
     assert "GATEWAY_ENV=development" in result.stderr
     assert "Usage:" in result.stdout and result.returncode == 0
+    # The project's commands are listed, and each one's help is readable, without settings.
+    for command in ("init-db", "seed-demo", "create-client", "rotate-keys", "prune-records",
+                    "deliver-logouts", "db"):
+        assert f"\n  {command} " in result.stdout, result.stdout
+    one = subprocess.run([sys.executable, "-m", "flask", "--app", "gateway", "create-client",
+                          "--help"], capture_output=True, text=True, env=env, timeout=60)
+    assert one.returncode == 0 and "--redirect-uri" in one.stdout, one.stdout + one.stderr
+    # A command that would run still refuses, in one line: nothing runs unconfigured.
+    run = subprocess.run([sys.executable, "-m", "flask", "--app", "gateway", "init-db"],
+                         capture_output=True, text=True, env=env, timeout=60)
+    assert run.returncode != 0 and "GATEWAY_ISSUER is not set" in run.stderr
+    assert "Traceback" not in run.stderr and not (tmp_path / "gateway.db").exists()
